@@ -1,0 +1,359 @@
+//! The real [`Ecs`]: aws-sdk-ecs with the default credential chain, timeouts, standard retries,
+//! and an interceptor that keeps each response body exactly as ECS sent it.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use aws_config::BehaviorVersion;
+use aws_config::timeout::TimeoutConfig;
+use aws_sdk_ecs::config::interceptors::AfterDeserializationInterceptorContextRef;
+use aws_sdk_ecs::config::{ConfigBag, Intercept, Region, RuntimeComponents};
+use aws_sdk_ecs::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_ecs::types::TaskDefinitionField;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::Ecs;
+use crate::config::AwsSettings;
+use crate::error::Hinted;
+use crate::service::ServiceDescription;
+
+/// ECS through aws-sdk-ecs.
+#[derive(Debug, Clone)]
+pub struct SdkEcs {
+    client: aws_sdk_ecs::Client,
+    region: String,
+    endpoint: String,
+    timeout: Duration,
+}
+
+impl SdkEcs {
+    /// Loads the AWS configuration the way the AWS CLI does (environment, profiles, SSO,
+    /// container and instance credentials; `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECS`,
+    /// `AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE`), with bgtool's flags on top.
+    ///
+    /// # Errors
+    /// When no Region is configured anywhere.
+    pub async fn connect(settings: &AwsSettings) -> Result<Self> {
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(settings.connect_timeout)
+            .operation_timeout(settings.timeout)
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+        if let Some(region) = &settings.region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(profile) = &settings.profile {
+            loader = loader.profile_name(profile);
+        }
+        let shared = loader.load().await;
+        let Some(region) = shared.region().map(ToString::to_string) else {
+            return Err(Hinted::new(
+                "no AWS Region is set",
+                "pass `--region`, set `AWS_REGION`, or set `region` in the profile",
+            )
+            .into());
+        };
+        let client = aws_sdk_ecs::Client::new(&shared);
+        // Only for messages: the SDK itself resolves AWS_ENDPOINT_URL_ECS and AWS_ENDPOINT_URL.
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_ECS")
+            .ok()
+            .or_else(|| shared.endpoint_url().map(ToOwned::to_owned))
+            .unwrap_or_else(|| format!("https://ecs.{region}.amazonaws.com"));
+        Ok(Self {
+            client,
+            region,
+            endpoint,
+            timeout: settings.timeout,
+        })
+    }
+
+    fn explain<E>(&self, error: &SdkError<E>, call: &Call) -> anyhow::Error
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        let status = error
+            .raw_response()
+            .map(|response| response.status().as_u16());
+        match error {
+            SdkError::ServiceError(context) => {
+                let service_error = context.err();
+                let code = service_error.code().unwrap_or("an unnamed error");
+                let message = service_error.message().unwrap_or("no message");
+                self.explain_service_error(code, message, status, call)
+            }
+            SdkError::TimeoutError(_) => Hinted::new(
+                format!(
+                    "{}: no complete answer from ECS at `{}` within `--timeout` ({} s)",
+                    call.subject,
+                    self.endpoint,
+                    self.timeout.as_secs_f64()
+                ),
+                "raise `--timeout`, or check the network path to the endpoint",
+            )
+            .into(),
+            SdkError::DispatchFailure(failure) => {
+                let detail = DisplayErrorContext(error).to_string();
+                if failure.is_timeout() {
+                    Hinted::new(
+                        format!("{}: timed out connecting to ECS at `{}`", call.subject, self.endpoint),
+                        "raise `--connect-timeout`, or check the network, proxy (HTTPS_PROXY) and AWS_ENDPOINT_URL",
+                    )
+                    .into()
+                } else if mentions_credentials(&detail) {
+                    Hinted::new(
+                        format!("{}: no usable AWS credentials: {detail}", call.subject),
+                        CREDENTIALS_HINT,
+                    )
+                    .into()
+                } else {
+                    Hinted::new(
+                        format!(
+                            "{}: cannot reach ECS at `{}`: {detail}",
+                            call.subject, self.endpoint
+                        ),
+                        "check the network, proxy (HTTPS_PROXY) and AWS_ENDPOINT_URL",
+                    )
+                    .into()
+                }
+            }
+            SdkError::ResponseError(_) => Hinted::new(
+                format!(
+                    "{}: ECS sent a response that cannot be read: {}",
+                    call.subject,
+                    DisplayErrorContext(error)
+                ),
+                "the response was cut short or altered on the way, often by a proxy; run again",
+            )
+            .into(),
+            _ => {
+                let detail = DisplayErrorContext(error).to_string();
+                if mentions_credentials(&detail) {
+                    Hinted::new(
+                        format!("{}: no usable AWS credentials: {detail}", call.subject),
+                        CREDENTIALS_HINT,
+                    )
+                    .into()
+                } else {
+                    anyhow!("{}: {detail}", call.subject)
+                }
+            }
+        }
+    }
+
+    fn explain_service_error(
+        &self,
+        code: &str,
+        message: &str,
+        status: Option<u16>,
+        call: &Call,
+    ) -> anyhow::Error {
+        let subject = &call.subject;
+        match code {
+            "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => Hinted::new(
+                format!("{subject}: access denied: {message}"),
+                format!(
+                    "allow `{}` in the IAM policy of the identity bgtool runs as (in CodeBuild, the project's service role)",
+                    call.action
+                ),
+            )
+            .into(),
+            "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "InvalidSignatureException"
+            | "SignatureDoesNotMatch"
+            | "IncompleteSignature"
+            | "MissingAuthenticationToken"
+            | "ExpiredTokenException"
+            | "ExpiredToken" => Hinted::new(
+                format!("{subject}: AWS rejected the credentials (`{code}`): {message}"),
+                CREDENTIALS_HINT,
+            )
+            .into(),
+            "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
+                Hinted::new(
+                    format!("{subject}: ECS kept throttling the request after the retries: {message}"),
+                    "run again later, or allow more retries with `AWS_MAX_ATTEMPTS` and a longer `--timeout`",
+                )
+                .into()
+            }
+            "ClientException" | "InvalidParameterException" | "ClusterNotFoundException" | "ServiceNotFoundException" => {
+                Hinted::new(format!("{subject}: ECS says: {message}"), call.not_found_hint(&self.region)).into()
+            }
+            _ if code == "ServerException" || status.is_some_and(|status| status >= 500) => Hinted::new(
+                format!(
+                    "{subject}: ECS kept failing (`{code}`, HTTP {}) after the retries: {message}",
+                    status.map_or_else(|| "status unknown".to_owned(), |status| status.to_string())
+                ),
+                "the service is having trouble; run again later, or allow more retries with `AWS_MAX_ATTEMPTS`",
+            )
+            .into(),
+            _ => anyhow!("{subject}: ECS answered `{code}`: {message}"),
+        }
+    }
+}
+
+const CREDENTIALS_HINT: &str = "check which credentials are in use with `aws sts get-caller-identity`; \
+    refresh expired ones (`aws sso login` for SSO), or set AWS_PROFILE or the AWS_ACCESS_KEY_ID pair";
+
+fn mentions_credentials(detail: &str) -> bool {
+    let lower = detail.to_ascii_lowercase();
+    lower.contains("credential") || lower.contains("identity")
+}
+
+/// What a call was for, so its errors can say so.
+struct Call {
+    /// The IAM action the call needs.
+    action: &'static str,
+    /// What was asked for, e.g. "task definition `web:3`".
+    subject: String,
+    lookup: Lookup,
+}
+
+enum Lookup {
+    TaskDefinition { reference: String },
+    Service { cluster: String },
+}
+
+impl Call {
+    fn not_found_hint(&self, region: &str) -> String {
+        match &self.lookup {
+            Lookup::TaskDefinition { reference } => {
+                let family = reference
+                    .rsplit('/')
+                    .next()
+                    .and_then(|last| last.split(':').next())
+                    .unwrap_or(reference);
+                format!(
+                    "check that it exists in `{region}`: `aws ecs list-task-definitions --region {region} --family-prefix {family}`"
+                )
+            }
+            Lookup::Service { cluster } => format!(
+                "check `--cluster` and `--service` in `{region}`: `aws ecs list-services --region {region} --cluster {cluster}`"
+            ),
+        }
+    }
+}
+
+/// Keeps the body of the last response the SDK deserialized.
+#[derive(Debug, Clone, Default)]
+struct BodyCapture {
+    body: Arc<Mutex<Option<Vec<u8>>>>,
+}
+
+impl BodyCapture {
+    fn take(&self) -> Option<Vec<u8>> {
+        self.body
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl Intercept for BodyCapture {
+    fn name(&self) -> &'static str {
+        "BodyCapture"
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(bytes) = context.response().body().bytes() {
+            *self.body.lock().unwrap_or_else(PoisonError::into_inner) = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
+fn captured_json(capture: &BodyCapture, subject: &str) -> Result<Value> {
+    let body = capture
+        .take()
+        .ok_or_else(|| anyhow!("{subject}: the ECS response body was not available"))?;
+    serde_json::from_slice(&body)
+        .with_context(|| format!("{subject}: the ECS response is not JSON"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeServicesBody {
+    #[serde(default)]
+    services: Vec<ServiceDescription>,
+    #[serde(default)]
+    failures: Vec<Failure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Failure {
+    reason: Option<String>,
+    detail: Option<String>,
+}
+
+impl Ecs for SdkEcs {
+    async fn describe_task_definition(&self, reference: &str) -> Result<Value> {
+        let call = Call {
+            action: "ecs:DescribeTaskDefinition",
+            subject: format!("task definition `{reference}`"),
+            lookup: Lookup::TaskDefinition {
+                reference: reference.to_owned(),
+            },
+        };
+        let capture = BodyCapture::default();
+        self.client
+            .describe_task_definition()
+            .task_definition(reference)
+            .include(TaskDefinitionField::Tags)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|error| self.explain(&error, &call))?;
+        captured_json(&capture, &call.subject)
+    }
+
+    async fn describe_service(&self, cluster: &str, service: &str) -> Result<ServiceDescription> {
+        let call = Call {
+            action: "ecs:DescribeServices",
+            subject: format!("service `{service}` in cluster `{cluster}`"),
+            lookup: Lookup::Service {
+                cluster: cluster.to_owned(),
+            },
+        };
+        let capture = BodyCapture::default();
+        self.client
+            .describe_services()
+            .cluster(cluster)
+            .services(service)
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|error| self.explain(&error, &call))?;
+        let body: DescribeServicesBody =
+            serde_json::from_value(captured_json(&capture, &call.subject)?).with_context(|| {
+                format!("{}: unexpected DescribeServices response", call.subject)
+            })?;
+        if let Some(found) = body.services.into_iter().next() {
+            return Ok(found);
+        }
+        let reason = body.failures.first().map_or_else(
+            || "no service returned".to_owned(),
+            |failure| {
+                let reason = failure.reason.as_deref().unwrap_or("no reason given");
+                match &failure.detail {
+                    Some(detail) => format!("{reason}: {detail}"),
+                    None => reason.to_owned(),
+                }
+            },
+        );
+        Err(Hinted::new(
+            format!("{} was not found (`{reason}`)", call.subject),
+            call.not_found_hint(&self.region),
+        )
+        .into())
+    }
+}

@@ -1,0 +1,49 @@
+//! Messages for people, on standard error: errors with their hint, warnings and notes.
+//! Standard output carries only data.
+
+use std::io::Write;
+
+use crate::error::hint_of;
+
+/// Prints `bgtool: error: …` (the whole cause chain on one line) and a `hint:` line if one applies.
+pub fn report(error: &anyhow::Error) {
+    let mut stderr = std::io::stderr().lock();
+    // Nothing sensible is left to do if standard error itself is gone.
+    let _ = writeln!(stderr, "bgtool: error: {}", one_line(&format!("{error:#}")));
+    if let Some(hint) = hint_of(error) {
+        let _ = writeln!(stderr, "  hint: {}", one_line(hint));
+    }
+}
+
+/// Prints `bgtool: warning: …`.
+pub fn warn(message: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "bgtool: warning: {}",
+        one_line(message)
+    );
+}
+
+/// Prints `bgtool: note: …`: what bgtool chose on the user's behalf.
+pub fn note(message: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "bgtool: note: {}",
+        one_line(message)
+    );
+}
+
+/// Folds a message onto one line, so every diagnostic is exactly one line a log search can find.
+fn one_line(text: &str) -> String {
+    text.trim_end().replace(['\n', '\r'], " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn messages_are_folded_onto_one_line() {
+        assert_eq!(one_line("a\n  b\tc\n"), "a   b\tc");
+    }
+}

@@ -1,0 +1,72 @@
+//! Error types that carry more than a message: advice for the user, or the mark of a usage error.
+
+use std::fmt;
+
+/// An error with advice: reported as `error: MESSAGE` followed by `hint: HINT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hinted {
+    pub message: String,
+    pub hint: String,
+}
+
+impl Hinted {
+    pub fn new(message: impl Into<String>, hint: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: hint.into(),
+        }
+    }
+}
+
+impl fmt::Display for Hinted {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hinted {}
+
+/// A command line that parsed but does not make sense (exit status 2), found while resolving
+/// flags into settings, before any work starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    #[must_use]
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The first hint anywhere in an error's chain.
+#[must_use]
+pub fn hint_of(error: &anyhow::Error) -> Option<&str> {
+    error.chain().find_map(|cause| {
+        if let Some(hinted) = cause.downcast_ref::<Hinted>() {
+            Some(hinted.hint.as_str())
+        } else {
+            cause
+                .downcast_ref::<UsageError>()
+                .and_then(|usage| usage.hint.as_deref())
+        }
+    })
+}

@@ -1,0 +1,64 @@
+//! The exit statuses bgtool documents, and how an error maps to one.
+
+use std::process::ExitCode;
+
+use crate::error::UsageError;
+
+/// How bgtool ended. The numbers are part of the interface: scripts test them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// The command did what was asked.
+    Success,
+    /// Bad input, an AWS error, or anything else that stopped the command.
+    Failure,
+    /// The command line itself was wrong (clap's own errors exit with this code too).
+    Usage,
+}
+
+impl ExitStatus {
+    /// The status for an error that ended a command.
+    #[must_use]
+    pub fn of(error: &anyhow::Error) -> Self {
+        if error.chain().any(<dyn std::error::Error>::is::<UsageError>) {
+            Self::Usage
+        } else {
+            Self::Failure
+        }
+    }
+
+    /// The process exit code.
+    #[must_use]
+    pub const fn code(self) -> u8 {
+        match self {
+            Self::Success => 0,
+            Self::Failure => 1,
+            Self::Usage => 2,
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        Self::from(status.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_errors_anywhere_in_the_chain_exit_2() {
+        let error = anyhow::Error::new(UsageError::new("bad flag")).context("while reading flags");
+        assert_eq!(ExitStatus::of(&error), ExitStatus::Usage);
+        assert_eq!(ExitStatus::of(&error).code(), 2);
+    }
+
+    #[test]
+    fn other_errors_exit_1() {
+        let error = anyhow::anyhow!("ECS said no");
+        assert_eq!(ExitStatus::of(&error), ExitStatus::Failure);
+        assert_eq!(ExitStatus::Failure.code(), 1);
+        assert_eq!(ExitStatus::Success.code(), 0);
+    }
+}

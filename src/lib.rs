@@ -1,0 +1,30 @@
+//! bgtool: build-stage artifacts for Amazon ECS blue/green deployments. `run` executes one parsed
+//! command line; `main.rs` only parses, reports and exits.
+
+pub mod aws;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod diagnostics;
+pub mod error;
+pub mod exit_status;
+pub mod files;
+pub mod image;
+pub mod service;
+pub mod taskdef;
+
+use cli::{Cli, Command};
+use config::{ImageDetailSettings, TaskdefSettings};
+
+/// Runs one command: resolves its flags into settings, then does the work.
+///
+/// # Errors
+/// Any failure, already worded for the user; [`exit_status::ExitStatus::of`] gives its exit status.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Taskdef(args) => commands::taskdef::run(&TaskdefSettings::resolve(args)?),
+        Command::ImageDetail(args) => {
+            commands::image_detail::run(&ImageDetailSettings::resolve(args)?)
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Entry point: parse the command line, run it, report any error, exit with a documented status.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use bgtool::cli::Cli;
+use bgtool::exit_status::ExitStatus;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match bgtool::run(cli) {
+        Ok(()) => ExitStatus::Success.into(),
+        Err(error) => {
+            bgtool::diagnostics::report(&error);
+            ExitStatus::of(&error).into()
+        }
+    }
+}

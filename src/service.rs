@@ -1,0 +1,202 @@
+//! Which task definition an ECS service runs now, from its DescribeServices description.
+//! Pure: the description comes in as data, the choice and the reason for it go out.
+
+use serde::Deserialize;
+
+/// The parts of a DescribeServices `services[]` item that bgtool reads. Unknown fields are ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServiceDescription {
+    pub service_name: String,
+    pub status: Option<String>,
+    pub task_definition: Option<String>,
+    pub deployment_controller: Option<DeploymentController>,
+    pub task_sets: Vec<TaskSet>,
+    pub deployments: Vec<Deployment>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeploymentController {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TaskSet {
+    pub id: String,
+    pub status: String,
+    pub task_definition: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Deployment {
+    pub id: String,
+    pub status: String,
+    pub task_definition: Option<String>,
+}
+
+/// The task definition chosen, and why, for a note on standard error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentTaskDefinition {
+    pub arn: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ServiceError {
+    #[error("service `{service}` is {status}, so it runs no task definition")]
+    Inactive { service: String, status: String },
+    #[error("service `{service}` reports no task definition")]
+    NoTaskDefinition { service: String },
+}
+
+impl ServiceDescription {
+    fn controller(&self) -> &str {
+        self.deployment_controller
+            .as_ref()
+            .map_or("ECS", |controller| controller.kind.as_str())
+    }
+}
+
+/// The task definition `service` runs now.
+///
+/// With the `CODE_DEPLOY` or `EXTERNAL` controller, that is the PRIMARY task set's: during a
+/// blue/green deployment the service's own `taskDefinition` may already name the new revision
+/// while production traffic still goes to the old one. With the `ECS` controller it is the
+/// PRIMARY deployment's. The service's `taskDefinition` is the fallback when neither is reported.
+///
+/// # Errors
+/// When the service is inactive or names no task definition at all.
+pub fn current_task_definition(
+    service: &ServiceDescription,
+) -> Result<CurrentTaskDefinition, ServiceError> {
+    if let Some(status) = service
+        .status
+        .as_deref()
+        .filter(|status| *status != "ACTIVE")
+    {
+        return Err(ServiceError::Inactive {
+            service: service.service_name.clone(),
+            status: status.to_owned(),
+        });
+    }
+    let controller = service.controller();
+    let primary = if matches!(controller, "CODE_DEPLOY" | "EXTERNAL") {
+        service
+            .task_sets
+            .iter()
+            .find(|task_set| task_set.status == "PRIMARY")
+            .and_then(|task_set| {
+                let arn = task_set.task_definition.clone()?;
+                Some((arn, format!("the PRIMARY task set `{}`", task_set.id)))
+            })
+    } else {
+        service
+            .deployments
+            .iter()
+            .find(|deployment| deployment.status == "PRIMARY")
+            .and_then(|deployment| {
+                let arn = deployment.task_definition.clone()?;
+                Some((arn, format!("the PRIMARY deployment `{}`", deployment.id)))
+            })
+    };
+    let (arn, source) = match (primary, &service.task_definition) {
+        (Some(found), _) => found,
+        (None, Some(arn)) => (arn.clone(), "the service's `taskDefinition`".to_owned()),
+        (None, None) => {
+            return Err(ServiceError::NoTaskDefinition {
+                service: service.service_name.clone(),
+            });
+        }
+    };
+    Ok(CurrentTaskDefinition {
+        reason: format!(
+            "service `{}` ({controller} deployment controller) runs `{arn}`, from {source}",
+            service.service_name
+        ),
+        arn,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn service(value: serde_json::Value) -> ServiceDescription {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn code_deploy_services_use_the_primary_task_set() {
+        let description = service(json!({
+            "serviceName": "web",
+            "status": "ACTIVE",
+            "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/web:9",
+            "deploymentController": {"type": "CODE_DEPLOY"},
+            "taskSets": [
+                {"id": "ecs-svc/2", "status": "ACTIVE", "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/web:9"},
+                {"id": "ecs-svc/1", "status": "PRIMARY", "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/web:8"}
+            ]
+        }));
+        let chosen = current_task_definition(&description).unwrap();
+        assert_eq!(chosen.arn, "arn:aws:ecs:us-east-1:1:task-definition/web:8");
+        assert!(
+            chosen.reason.contains("PRIMARY task set `ecs-svc/1`"),
+            "{}",
+            chosen.reason
+        );
+        assert!(chosen.reason.contains("CODE_DEPLOY"), "{}", chosen.reason);
+    }
+
+    #[test]
+    fn ecs_services_use_the_primary_deployment() {
+        let description = service(json!({
+            "serviceName": "worker",
+            "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/worker:3",
+            "deployments": [
+                {"id": "ecs-svc/a", "status": "ACTIVE", "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/worker:2"},
+                {"id": "ecs-svc/b", "status": "PRIMARY", "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/worker:3"}
+            ]
+        }));
+        let chosen = current_task_definition(&description).unwrap();
+        assert_eq!(
+            chosen.arn,
+            "arn:aws:ecs:us-east-1:1:task-definition/worker:3"
+        );
+        assert!(chosen.reason.contains("PRIMARY deployment `ecs-svc/b`"));
+    }
+
+    #[test]
+    fn the_service_task_definition_is_the_fallback() {
+        let description = service(json!({
+            "serviceName": "web",
+            "taskDefinition": "arn:aws:ecs:us-east-1:1:task-definition/web:4",
+            "deploymentController": {"type": "CODE_DEPLOY"},
+            "taskSets": []
+        }));
+        let chosen = current_task_definition(&description).unwrap();
+        assert_eq!(chosen.arn, "arn:aws:ecs:us-east-1:1:task-definition/web:4");
+        assert!(chosen.reason.contains("the service's `taskDefinition`"));
+    }
+
+    #[test]
+    fn inactive_or_empty_services_are_errors() {
+        let inactive = service(json!({"serviceName": "old", "status": "INACTIVE"}));
+        assert_eq!(
+            current_task_definition(&inactive).unwrap_err().to_string(),
+            "service `old` is INACTIVE, so it runs no task definition"
+        );
+        let empty = service(json!({"serviceName": "new"}));
+        assert_eq!(
+            current_task_definition(&empty),
+            Err(ServiceError::NoTaskDefinition {
+                service: "new".into()
+            })
+        );
+    }
+}
