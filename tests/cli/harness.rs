@@ -1,0 +1,127 @@
+//! Running the built binary the way a user's shell would, minus the user's environment.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// bgtool with an empty environment, so no `AWS_*` variable or profile of the host leaks in.
+pub fn bgtool() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bgtool"));
+    command.env_clear().current_dir(repository());
+    command
+}
+
+/// bgtool pointed at the moto server that `scripts/test` started, with dummy credentials.
+pub fn bgtool_on_moto() -> Command {
+    let mut command = bgtool();
+    command
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/bgtool-test/config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/bgtool-test/credentials",
+        );
+    command
+}
+
+/// The moto endpoint. Its absence fails the test: these tests are never skipped.
+pub fn moto_endpoint() -> String {
+    std::env::var("BGTOOL_TEST_MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("BGTOOL_TEST_MOTO_ENDPOINT is not set: run the tests with `scripts/test`, which starts and seeds moto")
+    })
+}
+
+pub fn repository() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(relative: &str) -> PathBuf {
+    repository().join("tests/fixtures").join(relative)
+}
+
+/// A folder kept after the run: `.ci/run` checks every file the tests write here with the oracles.
+pub fn artifacts(kind: &str) -> PathBuf {
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("artifacts")
+        .join(kind);
+    fs::create_dir_all(&folder).expect("artifact folder can be created");
+    folder
+}
+
+/// What a finished run left.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(command: &mut Command) -> Run {
+    run_with_stdin(command, None)
+}
+
+pub fn run_with_stdin(command: &mut Command, stdin: Option<&[u8]>) -> Run {
+    command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("bgtool starts");
+    if let Some(bytes) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(bytes)
+            .expect("stdin can be written");
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("bgtool finishes");
+    Run {
+        code: status
+            .code()
+            .expect("bgtool exits normally, not by a signal"),
+        stdout: String::from_utf8(stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(stderr).expect("stderr is UTF-8"),
+    }
+}
+
+/// Asserts a failed run: the exit code, one `error:` line, and no output on stdout.
+#[track_caller]
+pub fn assert_failed(run: &Run, code: i32) {
+    assert_eq!(run.code, code, "exit code; stderr:\n{}", run.stderr);
+    assert_eq!(run.stdout, "", "a failed run prints no data");
+    assert!(
+        run.stderr.starts_with("bgtool: error: ") || code == 2,
+        "stderr:\n{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("panicked"), "stderr:\n{}", run.stderr);
+}
+
+/// The names of the files in a folder, sorted.
+pub fn file_names(folder: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(folder)
+        .expect("folder is readable")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}

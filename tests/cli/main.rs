@@ -1,0 +1,8 @@
+//! Integration tests: the real bgtool binary with a cleared environment, run on fixture files and
+//! against moto's AWS server on loopback (started and seeded by `scripts/test`).
+
+mod aws;
+mod harness;
+mod help;
+mod image_detail;
+mod taskdef;

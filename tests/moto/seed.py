@@ -1,0 +1,91 @@
+"""Seeds a moto server with the task definitions and services the integration tests read.
+
+Usage: seed.py ENDPOINT_URL
+
+The task definitions are the RegisterTaskDefinition inputs in tests/fixtures/register/. The
+`web` service uses the CODE_DEPLOY controller: its own taskDefinition names web:2 (the revision
+being deployed) while the PRIMARY task set, which takes production traffic, runs web:1.
+"""
+
+import json
+import pathlib
+import sys
+
+import boto3
+
+CLUSTER = "bgtool-test"
+FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "register"
+
+
+def main(endpoint: str) -> None:
+    session = dict(
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    ecs = boto3.client("ecs", **session)
+    ec2 = boto3.client("ec2", **session)
+    elb = boto3.client("elbv2", **session)
+
+    def register(name: str, image: str | None = None) -> str:
+        document = json.loads((FIXTURES / f"{name}.json").read_text())
+        if image is not None:
+            document["containerDefinitions"][0]["image"] = image
+        return ecs.register_task_definition(**document)["taskDefinition"]["taskDefinitionArn"]
+
+    web_1 = register("web")
+    web_2 = register("web", "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v2")
+    register("worker")
+    register("single")
+
+    ecs.create_cluster(clusterName=CLUSTER)
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for cidr, zone in (("10.20.1.0/24", "us-east-1a"), ("10.20.2.0/24", "us-east-1b"))
+    ]
+    group = ec2.create_security_group(GroupName="web-tasks", Description="web tasks", VpcId=vpc)["GroupId"]
+    blue = elb.create_target_group(
+        Name="web-blue", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [group], "assignPublicIp": "DISABLED"}}
+
+    ecs.create_service(
+        cluster=CLUSTER,
+        serviceName="web",
+        taskDefinition=web_2,
+        desiredCount=2,
+        launchType="FARGATE",
+        deploymentController={"type": "CODE_DEPLOY"},
+        loadBalancers=[{"targetGroupArn": blue, "containerName": "app", "containerPort": 8080}],
+        networkConfiguration=network,
+    )
+    primary = ecs.create_task_set(
+        cluster=CLUSTER,
+        service="web",
+        taskDefinition=web_1,
+        launchType="FARGATE",
+        networkConfiguration=network,
+    )["taskSet"]["taskSetArn"]
+    ecs.update_service_primary_task_set(cluster=CLUSTER, service="web", primaryTaskSet=primary)
+    ecs.create_task_set(
+        cluster=CLUSTER,
+        service="web",
+        taskDefinition=web_2,
+        launchType="FARGATE",
+        networkConfiguration=network,
+    )
+
+    ecs.create_service(
+        cluster=CLUSTER,
+        serviceName="worker",
+        taskDefinition="worker",
+        desiredCount=1,
+        launchType="EC2",
+    )
+    print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1; services web, worker")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
