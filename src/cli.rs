@@ -31,9 +31,23 @@ pub enum Command {
     #[command(after_help = EXIT_STATUS_HELP)]
     Taskdef(TaskdefArgs),
 
+    /// Write a validated appspec.yaml, from a template or from flags.
+    ///
+    /// With --template, `$VAR`, `${VAR}`, `${VAR:-default}` and `${VAR-default}` are replaced from
+    /// the environment, --env-file and --set (later ones win); `$$` is a literal `$`. A variable
+    /// that is not set and has no default is an error: nothing is written. Without --template the
+    /// AppSpec is generated from the flags, or from a live service with --from-service. Either way
+    /// the result is validated before it is written.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    RenderAppspec(RenderAppspecArgs),
+
     /// Write imageDetail.json for CodePipeline's CodeDeployToECS action.
     #[command(after_help = EXIT_STATUS_HELP)]
     ImageDetail(ImageDetailArgs),
+
+    /// Validate existing appspec and taskdef files; exit 1 on any problem.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +92,137 @@ pub struct TaskdefArgs {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(group(
+    ArgGroup::new("generated")
+        .multiple(true)
+        .args([
+            "container_name", "container_port", "task_definition", "platform_version", "subnets",
+            "security_groups", "assign_public_ip", "capacity_provider", "hook", "from_service", "format",
+        ]),
+))]
+pub struct RenderAppspecArgs {
+    /// Render this template (YAML or JSON; `-` reads standard input). Its comments and layout are
+    /// kept.
+    #[arg(long, value_name = "FILE", conflicts_with = "generated")]
+    pub template: Option<PathBuf>,
+
+    /// Read variables from FILE: `KEY=VALUE` lines, `#` comments. Wins over the environment.
+    #[arg(long, value_name = "FILE", requires = "template")]
+    pub env_file: Option<PathBuf>,
+
+    /// Set a variable; wins over the environment and --env-file. Repeatable.
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "template")]
+    pub set: Vec<String>,
+
+    /// Cross-check against this taskdef.json: the container must exist and expose the port.
+    #[arg(long, value_name = "FILE")]
+    pub taskdef: Option<PathBuf>,
+
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// The container the load balancer sends traffic to.
+    #[arg(long, value_name = "NAME", help_heading = "Generated AppSpec")]
+    pub container_name: Option<String>,
+
+    /// That container's port, 1-65535.
+    #[arg(long, value_name = "PORT", help_heading = "Generated AppSpec")]
+    pub container_port: Option<String>,
+
+    /// The task definition to deploy: a full ARN with a revision, or CodePipeline's placeholder.
+    #[arg(
+        long,
+        value_name = "ARN",
+        help_heading = "Generated AppSpec",
+        default_value = "<TASK_DEFINITION>"
+    )]
+    pub task_definition: String,
+
+    /// Fargate platform version, e.g. LATEST or 1.4.0.
+    #[arg(long, value_name = "VERSION", help_heading = "Generated AppSpec")]
+    pub platform_version: Option<String>,
+
+    /// Subnets for the tasks, comma-separated.
+    #[arg(long, value_name = "ID,ID", help_heading = "Generated AppSpec")]
+    pub subnets: Option<String>,
+
+    /// Security groups for the tasks, comma-separated.
+    #[arg(long, value_name = "ID,ID", help_heading = "Generated AppSpec")]
+    pub security_groups: Option<String>,
+
+    /// Give the tasks public IP addresses: ENABLED or DISABLED.
+    #[arg(
+        long,
+        value_name = "ENABLED|DISABLED",
+        help_heading = "Generated AppSpec"
+    )]
+    pub assign_public_ip: Option<String>,
+
+    /// A capacity provider: NAME[:BASE[:WEIGHT]]. Repeatable.
+    #[arg(
+        long,
+        value_name = "NAME[:BASE[:WEIGHT]]",
+        help_heading = "Generated AppSpec"
+    )]
+    pub capacity_provider: Vec<String>,
+
+    /// A lifecycle hook: PHASE=FUNCTION, PHASE one of BeforeInstall, AfterInstall,
+    /// AfterAllowTestTraffic, BeforeAllowTraffic, AfterAllowTraffic. Repeatable.
+    #[arg(
+        long,
+        value_name = "PHASE=FUNCTION",
+        help_heading = "Generated AppSpec"
+    )]
+    pub hook: Vec<String>,
+
+    /// Read container, port, network configuration, platform version and capacity providers from
+    /// this live ECS service (with --cluster); flags given as well win.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "cluster",
+        help_heading = "Generated AppSpec"
+    )]
+    pub from_service: Option<String>,
+
+    /// The cluster of --from-service.
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "from_service",
+        help_heading = "Generated AppSpec"
+    )]
+    pub cluster: Option<String>,
+
+    /// Output format of a generated AppSpec.
+    #[arg(long, value_enum, default_value_t = Format::Yaml, help_heading = "Generated AppSpec")]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("files").required(true).multiple(true).args(["appspec", "taskdef"])))]
+pub struct CheckArgs {
+    /// An appspec.yaml or appspec.json to validate.
+    #[arg(long, value_name = "FILE")]
+    pub appspec: Option<PathBuf>,
+
+    /// A taskdef.json to validate as RegisterTaskDefinition input (and, with --appspec, to
+    /// cross-check the container and port against).
+    #[arg(long, value_name = "FILE")]
+    pub taskdef: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

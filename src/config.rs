@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cli::{AwsArgs, ImageDetailArgs, TaskdefArgs};
+use crate::appspec::{CapacityProviderItem, HOOK_PHASES, Hook};
+use crate::cli::{AwsArgs, CheckArgs, Format, ImageDetailArgs, RenderAppspecArgs, TaskdefArgs};
 use crate::error::UsageError;
 use crate::image;
 use crate::taskdef::{ImageEdit, ImageTarget, ImageValue, MAX_IMAGE_PLACEHOLDERS};
@@ -80,6 +81,258 @@ pub struct TaskdefSettings {
 pub struct ImageDetailSettings {
     pub image_uri: String,
     pub output: Output,
+}
+
+/// Where `render-appspec` gets its AppSpec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppspecSource {
+    Template {
+        input: Input,
+        env_file: Option<PathBuf>,
+        /// `--set` values, in order; later ones win.
+        set: Vec<(String, String)>,
+    },
+    Generated {
+        flags: GeneratedAppspec,
+        from_service: Option<ServiceReference>,
+        format: Format,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceReference {
+    pub cluster: String,
+    pub service: String,
+}
+
+/// The generated-mode flags, each `None` or empty when not given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedAppspec {
+    pub container_name: Option<String>,
+    pub container_port: Option<u16>,
+    pub task_definition: String,
+    pub platform_version: Option<String>,
+    pub subnets: Option<Vec<String>>,
+    pub security_groups: Option<Vec<String>>,
+    pub assign_public_ip: Option<String>,
+    pub capacity_providers: Vec<CapacityProviderItem>,
+    pub hooks: Vec<Hook>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderAppspecSettings {
+    pub source: AppspecSource,
+    pub taskdef: Option<Input>,
+    pub output: Output,
+    pub aws: AwsSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckSettings {
+    pub appspec: Option<Input>,
+    pub taskdef: Option<Input>,
+}
+
+impl RenderAppspecSettings {
+    /// Checks the `render-appspec` flags.
+    ///
+    /// # Errors
+    /// A [`UsageError`] naming the flag whose value cannot be used.
+    pub fn resolve(args: RenderAppspecArgs) -> Result<Self, UsageError> {
+        let source = if let Some(template) = args.template {
+            let set = args
+                .set
+                .iter()
+                .map(|pair| {
+                    let (key, value) = pair.split_once('=').unwrap_or((pair.as_str(), ""));
+                    if pair.contains('=') && is_variable_name(key) {
+                        Ok((key.to_owned(), value.to_owned()))
+                    } else {
+                        Err(UsageError::new(format!(
+                            "`--set {pair}`: expected KEY=VALUE with a variable name as KEY"
+                        )))
+                    }
+                })
+                .collect::<Result<_, _>>()?;
+            AppspecSource::Template {
+                input: Input::from_path(template),
+                env_file: args.env_file,
+                set,
+            }
+        } else {
+            let from_service = match (args.from_service, args.cluster) {
+                (Some(service), Some(cluster)) => {
+                    non_empty("--from-service", &service)?;
+                    non_empty("--cluster", &cluster)?;
+                    Some(ServiceReference { cluster, service })
+                }
+                _ => None,
+            };
+            if from_service.is_none()
+                && (args.container_name.is_none() || args.container_port.is_none())
+            {
+                return Err(UsageError::new(
+                    "an AppSpec needs `--container-name` and `--container-port` (or `--from-service` with `--cluster`), or a `--template`",
+                )
+                .with_hint("e.g. `bgtool render-appspec --container-name app --container-port 8080`"));
+            }
+            let flags = GeneratedAppspec {
+                container_name: args
+                    .container_name
+                    .map(|name| check_container_name("--container-name", &name).map(|()| name))
+                    .transpose()?,
+                container_port: args.container_port.as_deref().map(parse_port).transpose()?,
+                task_definition: {
+                    non_empty("--task-definition", &args.task_definition)?;
+                    args.task_definition
+                },
+                platform_version: args
+                    .platform_version
+                    .map(|version| non_empty("--platform-version", &version).map(|()| version))
+                    .transpose()?,
+                subnets: args
+                    .subnets
+                    .as_deref()
+                    .map(|list| split_list("--subnets", list))
+                    .transpose()?,
+                security_groups: args
+                    .security_groups
+                    .as_deref()
+                    .map(|list| split_list("--security-groups", list))
+                    .transpose()?,
+                assign_public_ip: args
+                    .assign_public_ip
+                    .as_deref()
+                    .map(parse_assign_public_ip)
+                    .transpose()?,
+                capacity_providers: args
+                    .capacity_provider
+                    .iter()
+                    .map(|value| parse_capacity_provider(value))
+                    .collect::<Result<_, _>>()?,
+                hooks: args
+                    .hook
+                    .iter()
+                    .map(|value| parse_hook(value))
+                    .collect::<Result<_, _>>()?,
+            };
+            AppspecSource::Generated {
+                flags,
+                from_service,
+                format: args.format,
+            }
+        };
+        Ok(Self {
+            source,
+            taskdef: args.taskdef.map(Input::from_path),
+            output: Output::from_option(args.output),
+            aws: AwsSettings::resolve(args.aws)?,
+        })
+    }
+}
+
+impl CheckSettings {
+    /// Checks the `check` flags (clap requires at least one file).
+    #[must_use]
+    pub fn resolve(args: CheckArgs) -> Self {
+        Self {
+            appspec: args.appspec.map(Input::from_path),
+            taskdef: args.taskdef.map(Input::from_path),
+        }
+    }
+}
+
+fn is_variable_name(text: &str) -> bool {
+    let mut characters = text.chars();
+    characters
+        .next()
+        .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+        && characters.all(|character| character.is_ascii_alphanumeric() || character == '_')
+}
+
+fn parse_port(text: &str) -> Result<u16, UsageError> {
+    match text.trim().parse::<u16>() {
+        Ok(port) if port > 0 => Ok(port),
+        _ => Err(UsageError::new(format!(
+            "`--container-port`: `{text}` is not a port number 1-65535"
+        ))),
+    }
+}
+
+fn split_list(flag: &str, list: &str) -> Result<Vec<String>, UsageError> {
+    let items: Vec<String> = list.split(',').map(|item| item.trim().to_owned()).collect();
+    if items.iter().any(String::is_empty) {
+        return Err(UsageError::new(format!(
+            "`{flag} {list}`: expected IDs separated by commas, with none empty"
+        )));
+    }
+    if let Some(bad) = items
+        .iter()
+        .find(|item| item.chars().any(char::is_whitespace))
+    {
+        return Err(UsageError::new(format!("`{flag}`: `{bad}` is not an ID")));
+    }
+    Ok(items)
+}
+
+fn parse_assign_public_ip(text: &str) -> Result<String, UsageError> {
+    match text.to_ascii_uppercase().as_str() {
+        value @ ("ENABLED" | "DISABLED") => Ok(value.to_owned()),
+        _ => Err(UsageError::new(format!(
+            "`--assign-public-ip`: `{text}` must be ENABLED or DISABLED"
+        ))),
+    }
+}
+
+fn parse_capacity_provider(value: &str) -> Result<CapacityProviderItem, UsageError> {
+    let mut parts = value.split(':');
+    let name = parts.next().unwrap_or_default();
+    let number = |part: Option<&str>, what: &str| -> Result<Option<u32>, UsageError> {
+        part.filter(|text| !text.is_empty())
+            .map(|text| {
+                text.parse::<u32>().map_err(|_| {
+                    UsageError::new(format!(
+                        "`--capacity-provider {value}`: {what} `{text}` is not a whole number"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let base = number(parts.next(), "BASE")?;
+    let weight = number(parts.next(), "WEIGHT")?;
+    if name.is_empty() || parts.next().is_some() {
+        return Err(UsageError::new(format!(
+            "`--capacity-provider {value}`: expected NAME[:BASE[:WEIGHT]]"
+        )));
+    }
+    Ok(CapacityProviderItem {
+        base,
+        capacity_provider: name.to_owned(),
+        weight,
+    })
+}
+
+fn parse_hook(value: &str) -> Result<Hook, UsageError> {
+    let Some((phase, function)) = value.split_once('=') else {
+        return Err(UsageError::new(format!(
+            "`--hook {value}`: expected PHASE=FUNCTION"
+        )));
+    };
+    if !HOOK_PHASES.contains(&phase) {
+        return Err(UsageError::new(format!(
+            "`--hook {value}`: `{phase}` is not an ECS lifecycle hook; use one of {}",
+            HOOK_PHASES.join(", ")
+        )));
+    }
+    if function.is_empty() || function.chars().any(char::is_whitespace) {
+        return Err(UsageError::new(format!(
+            "`--hook {value}`: `{function}` is not a Lambda function name or ARN"
+        )));
+    }
+    Ok(Hook {
+        phase: phase.to_owned(),
+        function: function.to_owned(),
+    })
 }
 
 impl TaskdefSettings {
@@ -341,6 +594,44 @@ mod tests {
         assert!(parse_seconds("--timeout", "NaN").is_err());
         assert!(parse_seconds("--timeout", "3601").is_err());
         assert!(parse_seconds("--timeout", "soon").is_err());
+    }
+
+    #[test]
+    fn generated_appspec_values_are_parsed() {
+        assert_eq!(
+            parse_capacity_provider("FARGATE_SPOT:1:4").unwrap(),
+            CapacityProviderItem {
+                base: Some(1),
+                capacity_provider: "FARGATE_SPOT".into(),
+                weight: Some(4)
+            }
+        );
+        assert_eq!(parse_capacity_provider("FARGATE").unwrap().base, None);
+        assert_eq!(
+            parse_capacity_provider("FARGATE_SPOT::3").unwrap().weight,
+            Some(3)
+        );
+        assert!(parse_capacity_provider("FARGATE:x").is_err());
+        assert!(parse_capacity_provider("A:1:2:3").is_err());
+        assert!(parse_capacity_provider(":1").is_err());
+        assert_eq!(
+            parse_hook("AfterAllowTestTraffic=smoke").unwrap().function,
+            "smoke"
+        );
+        assert!(
+            parse_hook("AfterTraffic=smoke")
+                .unwrap_err()
+                .message
+                .contains("not an ECS lifecycle hook")
+        );
+        assert!(parse_hook("BeforeInstall=").is_err());
+        assert_eq!(split_list("--subnets", "a, b").unwrap(), ["a", "b"]);
+        assert!(split_list("--subnets", "a,,b").is_err());
+        assert_eq!(parse_assign_public_ip("enabled").unwrap(), "ENABLED");
+        assert!(parse_assign_public_ip("yes").is_err());
+        assert!(parse_port("0").is_err());
+        assert!(parse_port("65536").is_err());
+        assert_eq!(parse_port("8080").unwrap(), 8080);
     }
 
     #[test]

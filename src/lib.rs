@@ -1,7 +1,9 @@
 //! bgtool: build-stage artifacts for Amazon ECS blue/green deployments. `run` executes one parsed
 //! command line; `main.rs` only parses, reports and exits.
 
+pub mod appspec;
 pub mod aws;
+pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -11,10 +13,11 @@ pub mod exit_status;
 pub mod files;
 pub mod image;
 pub mod service;
+pub mod substitute;
 pub mod taskdef;
 
 use cli::{Cli, Command};
-use config::{ImageDetailSettings, TaskdefSettings};
+use config::{CheckSettings, ImageDetailSettings, RenderAppspecSettings, TaskdefSettings};
 
 /// Runs one command: resolves its flags into settings, then does the work.
 ///
@@ -23,8 +26,12 @@ use config::{ImageDetailSettings, TaskdefSettings};
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Taskdef(args) => commands::taskdef::run(&TaskdefSettings::resolve(args)?),
+        Command::RenderAppspec(args) => {
+            commands::render_appspec::run(&RenderAppspecSettings::resolve(args)?)
+        }
         Command::ImageDetail(args) => {
             commands::image_detail::run(&ImageDetailSettings::resolve(args)?)
         }
+        Command::Check(args) => commands::check::run(&CheckSettings::resolve(args)),
     }
 }

@@ -13,6 +13,48 @@ pub struct ServiceDescription {
     pub deployment_controller: Option<DeploymentController>,
     pub task_sets: Vec<TaskSet>,
     pub deployments: Vec<Deployment>,
+    #[serde(flatten)]
+    pub placement: Placement,
+}
+
+/// Where and how tasks run: what an AppSpec repeats of the service. Services and task sets both
+/// carry these fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Placement {
+    pub load_balancers: Vec<LoadBalancer>,
+    pub network_configuration: Option<NetworkConfiguration>,
+    pub platform_version: Option<String>,
+    pub capacity_provider_strategy: Vec<CapacityProviderStrategyItem>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LoadBalancer {
+    pub container_name: Option<String>,
+    pub container_port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NetworkConfiguration {
+    pub awsvpc_configuration: Option<AwsvpcConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AwsvpcConfiguration {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CapacityProviderStrategyItem {
+    pub capacity_provider: String,
+    pub weight: Option<u32>,
+    pub base: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -28,6 +70,8 @@ pub struct TaskSet {
     pub id: String,
     pub status: String,
     pub task_definition: Option<String>,
+    #[serde(flatten)]
+    pub placement: Placement,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -36,6 +80,14 @@ pub struct Deployment {
     pub id: String,
     pub status: String,
     pub task_definition: Option<String>,
+}
+
+/// A list the service leaves empty is taken from the PRIMARY task set, if there is one.
+fn list_or_primary<T: Clone>(own: &[T], primary: Option<&Vec<T>>) -> Vec<T> {
+    match primary {
+        Some(list) if own.is_empty() => list.clone(),
+        _ => own.to_vec(),
+    }
 }
 
 /// The task definition chosen, and why, for a note on standard error.
@@ -58,6 +110,36 @@ impl ServiceDescription {
         self.deployment_controller
             .as_ref()
             .map_or("ECS", |controller| controller.kind.as_str())
+    }
+
+    /// The placement an AppSpec should repeat: each field from the service, or, where the service
+    /// leaves it out (as CODE_DEPLOY services may), from the PRIMARY task set.
+    #[must_use]
+    pub fn effective_placement(&self) -> Placement {
+        let primary = self
+            .task_sets
+            .iter()
+            .find(|task_set| task_set.status == "PRIMARY")
+            .map(|task_set| &task_set.placement);
+        let own = &self.placement;
+        Placement {
+            load_balancers: list_or_primary(
+                &own.load_balancers,
+                primary.map(|placement| &placement.load_balancers),
+            ),
+            network_configuration: own
+                .network_configuration
+                .clone()
+                .or_else(|| primary.and_then(|placement| placement.network_configuration.clone())),
+            platform_version: own
+                .platform_version
+                .clone()
+                .or_else(|| primary.and_then(|placement| placement.platform_version.clone())),
+            capacity_provider_strategy: list_or_primary(
+                &own.capacity_provider_strategy,
+                primary.map(|placement| &placement.capacity_provider_strategy),
+            ),
+        }
     }
 }
 
@@ -182,6 +264,43 @@ mod tests {
         let chosen = current_task_definition(&description).unwrap();
         assert_eq!(chosen.arn, "arn:aws:ecs:us-east-1:1:task-definition/web:4");
         assert!(chosen.reason.contains("the service's `taskDefinition`"));
+    }
+
+    #[test]
+    fn placement_comes_from_the_service_then_the_primary_task_set() {
+        let description = service(json!({
+            "serviceName": "web",
+            "platformVersion": "1.4.0",
+            "loadBalancers": [],
+            "networkConfiguration": {"awsvpcConfiguration": {"subnets": ["subnet-a"], "assignPublicIp": "DISABLED"}},
+            "taskSets": [{
+                "id": "ecs-svc/1",
+                "status": "PRIMARY",
+                "platformVersion": "LATEST",
+                "loadBalancers": [{"containerName": "app", "containerPort": 8080, "targetGroupArn": "arn:tg"}],
+                "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1, "base": 0}]
+            }]
+        }));
+        let placement = description.effective_placement();
+        assert_eq!(placement.platform_version.as_deref(), Some("1.4.0"));
+        assert_eq!(
+            placement.load_balancers[0].container_name.as_deref(),
+            Some("app")
+        );
+        assert_eq!(placement.load_balancers[0].container_port, Some(8080));
+        assert_eq!(
+            placement
+                .network_configuration
+                .unwrap()
+                .awsvpc_configuration
+                .unwrap()
+                .subnets,
+            ["subnet-a"]
+        );
+        assert_eq!(
+            placement.capacity_provider_strategy[0].capacity_provider,
+            "FARGATE"
+        );
     }
 
     #[test]

@@ -207,6 +207,37 @@ pub fn container_names(document: &Map<String, Value>) -> Result<Vec<String>, Tas
         .collect()
 }
 
+/// Each container's name and the `containerPort`s of its `portMappings`, in order.
+///
+/// # Errors
+/// As [`container_names`].
+pub fn container_ports(
+    document: &Map<String, Value>,
+) -> Result<Vec<(String, Vec<u64>)>, TaskdefError> {
+    let names = container_names(document)?;
+    let containers = document["containerDefinitions"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    Ok(names
+        .into_iter()
+        .zip(containers)
+        .map(|(name, container)| {
+            let ports = container
+                .get("portMappings")
+                .and_then(Value::as_array)
+                .map(|mappings| {
+                    mappings
+                        .iter()
+                        .filter_map(|mapping| mapping.get("containerPort").and_then(Value::as_u64))
+                        .collect()
+                })
+                .unwrap_or_default();
+            (name, ports)
+        })
+        .collect())
+}
+
 /// Sets container images. All edits are checked before any is applied.
 ///
 /// # Errors

@@ -1,4 +1,6 @@
 //! One module per subcommand, each with a single `run` taking already-checked settings.
 
+pub mod check;
 pub mod image_detail;
+pub mod render_appspec;
 pub mod taskdef;

@@ -2,7 +2,10 @@
 //! against moto's AWS server on loopback (started and seeded by `scripts/test`).
 
 mod aws;
+mod check;
 mod harness;
 mod help;
 mod image_detail;
+mod reference_files;
+mod render_appspec;
 mod taskdef;
