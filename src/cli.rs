@@ -45,6 +45,16 @@ pub enum Command {
     #[command(after_help = EXIT_STATUS_HELP)]
     ImageDetail(ImageDetailArgs),
 
+    /// Write the whole blue/green stack as Terraform: VPC, load balancer, ECS, IAM, ECR,
+    /// CodeBuild, CodeDeploy and CodePipeline.
+    ///
+    /// For Terraform >= 1.5 and the hashicorp/aws provider 6.x. By default one file on standard
+    /// output (`bgtool emit-hcl > main.tf`); with --out-dir a module directory, with the
+    /// buildspec.yml and appspec_template.yaml the stack expects. Every value is checked against
+    /// AWS's naming rules before anything is written.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    EmitHcl(EmitHclArgs),
+
     /// Validate existing appspec and taskdef files; exit 1 on any problem.
     #[command(after_help = EXIT_STATUS_HELP)]
     Check(CheckArgs),
@@ -223,6 +233,73 @@ pub struct CheckArgs {
     /// cross-check the container and port against).
     #[arg(long, value_name = "FILE")]
     pub taskdef: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct EmitHclArgs {
+    /// Name of the application; prefixes every resource. 2 to 26 lowercase letters, digits and
+    /// hyphens (the load balancer's target groups add -blue and -green within AWS's 32).
+    #[arg(long, value_name = "NAME", default_value = "bgtool-demo")]
+    pub name: String,
+
+    /// AWS Region of the stack.
+    #[arg(long, value_name = "REGION", default_value = "us-east-1")]
+    pub region: String,
+
+    /// Number of Availability Zones (2 to 6).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub azs: u8,
+
+    /// Run the tasks in private subnets behind NAT gateways, with no public IPs.
+    #[arg(long)]
+    pub private_subnets: bool,
+
+    /// ACM certificate for HTTPS: listeners on 443 (and 8443 for tests) with a TLS 1.3 policy, and
+    /// port 80 redirected. Without it, the listeners serve HTTP.
+    #[arg(long, value_name = "ARN")]
+    pub certificate_arn: Option<String>,
+
+    /// Name of the application container.
+    #[arg(long, value_name = "NAME", default_value = "app")]
+    pub container_name: String,
+
+    /// Port the application container listens on.
+    #[arg(long, value_name = "PORT", default_value_t = 80)]
+    pub container_port: u16,
+
+    /// Fargate task CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.
+    #[arg(long, value_name = "UNITS", default_value_t = 256)]
+    pub cpu: u32,
+
+    /// Fargate task memory in MiB, a size Fargate offers for the CPU.
+    #[arg(long, value_name = "MIB", default_value_t = 512)]
+    pub memory: u32,
+
+    /// Number of tasks.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub desired_count: u32,
+
+    /// Path the target groups' health checks request.
+    #[arg(long, value_name = "PATH", default_value = "/")]
+    pub health_check_path: String,
+
+    /// GitHub repository the pipeline builds, OWNER/NAME.
+    #[arg(long, value_name = "OWNER/NAME", default_value = "my-org/my-app")]
+    pub github_repo: String,
+
+    /// Branch that triggers the pipeline.
+    #[arg(long, value_name = "BRANCH", default_value = "main")]
+    pub branch: String,
+
+    /// How CodeDeploy shifts traffic: AllAtOnce, Linear10PercentEvery1Minutes,
+    /// Linear10PercentEvery3Minutes, Canary10Percent5Minutes or Canary10Percent15Minutes (or the
+    /// full CodeDeployDefault.ECS… name).
+    #[arg(long, value_name = "CONFIG", default_value = "AllAtOnce")]
+    pub deployment_config: String,
+
+    /// Write a module directory (created if missing) instead of one file on standard output.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

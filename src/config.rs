@@ -5,8 +5,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::appspec::{CapacityProviderItem, HOOK_PHASES, Hook};
-use crate::cli::{AwsArgs, CheckArgs, Format, ImageDetailArgs, RenderAppspecArgs, TaskdefArgs};
+use crate::cli::{
+    AwsArgs, CheckArgs, EmitHclArgs, Format, ImageDetailArgs, RenderAppspecArgs, TaskdefArgs,
+};
 use crate::error::UsageError;
+use crate::hcl::{StackOptions, Strategy};
 use crate::image;
 use crate::taskdef::{ImageEdit, ImageTarget, ImageValue, MAX_IMAGE_PLACEHOLDERS};
 
@@ -335,6 +338,232 @@ fn parse_hook(value: &str) -> Result<Hook, UsageError> {
     })
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmitHclSettings {
+    pub stack: StackOptions,
+    pub out_dir: Option<PathBuf>,
+}
+
+/// CodeDeploy's predefined ECS deployment configurations, by their short names.
+pub const DEPLOYMENT_CONFIGS: [&str; 5] = [
+    "AllAtOnce",
+    "Linear10PercentEvery1Minutes",
+    "Linear10PercentEvery3Minutes",
+    "Canary10Percent5Minutes",
+    "Canary10Percent15Minutes",
+];
+
+/// The memory sizes (MiB) Fargate offers for each CPU size: (cpu, smallest, largest, step).
+const FARGATE_SIZES: [(u32, u32, u32, u32); 7] = [
+    (256, 512, 2048, 512),
+    (512, 1024, 4096, 1024),
+    (1024, 2048, 8192, 1024),
+    (2048, 4096, 16384, 1024),
+    (4096, 8192, 30720, 1024),
+    (8192, 16384, 61440, 4096),
+    (16384, 32768, 122_880, 8192),
+];
+
+impl EmitHclSettings {
+    /// Checks every value that will land in HCL against the AWS rule it must meet.
+    ///
+    /// # Errors
+    /// A [`UsageError`] naming the flag and the rule.
+    pub fn resolve(args: EmitHclArgs) -> Result<Self, UsageError> {
+        check_stack_name(&args.name)?;
+        check_region(&args.region)?;
+        if !(2..=6).contains(&args.azs) {
+            return Err(UsageError::new(format!(
+                "`--azs {}`: an Application Load Balancer needs at least 2 Availability Zones; at most 6 are used",
+                args.azs
+            )));
+        }
+        if let Some(arn) = &args.certificate_arn {
+            check_certificate_arn(arn, &args.region)?;
+        }
+        check_container_name("--container-name", &args.container_name)?;
+        if args.container_port == 0 {
+            return Err(UsageError::new(
+                "`--container-port 0`: a port is 1 to 65535",
+            ));
+        }
+        check_fargate_size(args.cpu, args.memory)?;
+        if args.desired_count > 5000 {
+            return Err(UsageError::new(format!(
+                "`--desired-count {}`: ECS runs at most 5000 tasks per service",
+                args.desired_count
+            )));
+        }
+        check_health_check_path(&args.health_check_path)?;
+        check_github_repository(&args.github_repo)?;
+        check_branch(&args.branch)?;
+        let deployment_config = resolve_deployment_config(&args.deployment_config)?;
+        Ok(Self {
+            stack: StackOptions {
+                strategy: Strategy::Codedeploy,
+                name: args.name,
+                region: args.region,
+                az_count: args.azs,
+                private_subnets: args.private_subnets,
+                certificate_arn: args.certificate_arn,
+                container_name: args.container_name,
+                container_port: args.container_port,
+                cpu: args.cpu,
+                memory: args.memory,
+                desired_count: args.desired_count,
+                health_check_path: args.health_check_path,
+                github_repository: args.github_repo,
+                branch: args.branch,
+                deployment_config,
+            },
+            out_dir: args.out_dir,
+        })
+    }
+}
+
+/// The stack name prefixes the load balancer (32 characters at most, letters, digits and hyphens)
+/// and its target groups, which add `-green`: so 26 characters. Lowercase, because it also names
+/// S3 buckets.
+fn check_stack_name(name: &str) -> Result<(), UsageError> {
+    let characters_valid = name.chars().all(|character| {
+        character.is_ascii_lowercase() || character.is_ascii_digit() || character == '-'
+    });
+    let problem = if name.len() < 2 || name.len() > 26 {
+        Some(format!(
+            "is {} characters long; it must be 2 to 26 (the target group `{name}-green` must fit AWS's 32)",
+            name.len()
+        ))
+    } else if !characters_valid {
+        Some("may hold only lowercase letters, digits and hyphens (it names load balancers and S3 buckets)".to_owned())
+    } else if !name.starts_with(|character: char| character.is_ascii_lowercase()) {
+        Some("must start with a letter".to_owned())
+    } else if name.ends_with('-') || name.contains("--") {
+        Some("must not end with a hyphen or hold two in a row".to_owned())
+    } else if name.starts_with("internal-") {
+        Some("must not start with `internal-` (AWS reserves it for load balancer names)".to_owned())
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(UsageError::new(format!(
+            "`--name {name}`: the name {problem}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn check_certificate_arn(arn: &str, region: &str) -> Result<(), UsageError> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let well_formed = matches!(parts.as_slice(), [prefix, partition, "acm", arn_region, account, resource]
+    if *prefix == "arn"
+        && partition.starts_with("aws")
+        && !arn_region.is_empty()
+        && account.len() == 12
+        && account.chars().all(|character| character.is_ascii_digit())
+        && resource.strip_prefix("certificate/").is_some_and(|id| {
+            !id.is_empty() && id.chars().all(|character| character.is_ascii_hexdigit() || character == '-')
+        }));
+    if !well_formed {
+        return Err(UsageError::new(format!(
+            "`--certificate-arn {arn}`: expected an ACM certificate ARN, arn:aws:acm:REGION:ACCOUNT:certificate/ID"
+        )));
+    }
+    if parts[3] != region {
+        return Err(UsageError::new(format!(
+            "`--certificate-arn`: the certificate is in `{}`, but the stack is in `{region}`; a load balancer can use only certificates of its own Region",
+            parts[3]
+        )));
+    }
+    Ok(())
+}
+
+fn check_fargate_size(cpu: u32, memory: u32) -> Result<(), UsageError> {
+    let Some(&(_, smallest, largest, step)) = FARGATE_SIZES.iter().find(|(size, ..)| *size == cpu)
+    else {
+        return Err(UsageError::new(format!(
+            "`--cpu {cpu}`: Fargate offers 256, 512, 1024, 2048, 4096, 8192 or 16384 CPU units"
+        )));
+    };
+    if memory < smallest || memory > largest || !(memory - smallest).is_multiple_of(step) {
+        return Err(UsageError::new(format!(
+            "`--memory {memory}`: with `--cpu {cpu}` Fargate offers {smallest} to {largest} MiB in steps of {step}"
+        )));
+    }
+    Ok(())
+}
+
+fn check_health_check_path(path: &str) -> Result<(), UsageError> {
+    let valid = path.starts_with('/')
+        && path.len() <= 1024
+        && path.chars().all(|character| character.is_ascii_graphic());
+    if valid {
+        Ok(())
+    } else {
+        Err(UsageError::new(format!(
+            "`--health-check-path {path}`: expected a path starting with `/`, at most 1024 printable characters, no spaces"
+        )))
+    }
+}
+
+fn check_github_repository(repository: &str) -> Result<(), UsageError> {
+    let valid = repository.split_once('/').is_some_and(|(owner, name)| {
+        (1..=39).contains(&owner.len())
+            && owner
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || character == '-')
+            && !owner.starts_with('-')
+            && (1..=100).contains(&name.len())
+            && name
+                .chars()
+                .all(|character| character.is_ascii_alphanumeric() || "-_.".contains(character))
+            && name != "."
+            && name != ".."
+    });
+    if valid {
+        Ok(())
+    } else {
+        Err(UsageError::new(format!(
+            "`--github-repo {repository}`: expected OWNER/NAME, as in github.com/OWNER/NAME"
+        )))
+    }
+}
+
+/// The parts of git's ref-name rules that matter for a branch typed on a command line.
+fn check_branch(branch: &str) -> Result<(), UsageError> {
+    let valid = !branch.is_empty()
+        && branch.len() <= 255
+        && !branch.starts_with(['-', '/'])
+        && !branch.ends_with(['/', '.'])
+        && !branch.contains("..")
+        && !branch.contains("//")
+        && !branch.contains("@{")
+        && !branch.to_ascii_lowercase().ends_with(".lock")
+        && branch
+            .chars()
+            .all(|character| character.is_ascii_graphic() && !"~^:?*[\\".contains(character));
+    if valid {
+        Ok(())
+    } else {
+        Err(UsageError::new(format!(
+            "`--branch {branch}`: not a valid git branch name"
+        )))
+    }
+}
+
+fn resolve_deployment_config(config: &str) -> Result<String, UsageError> {
+    let short = config
+        .strip_prefix("CodeDeployDefault.ECS")
+        .unwrap_or(config);
+    if DEPLOYMENT_CONFIGS.contains(&short) {
+        Ok(format!("CodeDeployDefault.ECS{short}"))
+    } else {
+        Err(UsageError::new(format!(
+            "`--deployment-config {config}`: not an ECS deployment configuration; use one of {}",
+            DEPLOYMENT_CONFIGS.join(", ")
+        )))
+    }
+}
+
 impl TaskdefSettings {
     /// Checks the `taskdef` flags.
     ///
@@ -632,6 +861,82 @@ mod tests {
         assert!(parse_port("0").is_err());
         assert!(parse_port("65536").is_err());
         assert_eq!(parse_port("8080").unwrap(), 8080);
+    }
+
+    #[test]
+    fn stack_names_follow_the_load_balancer_and_bucket_rules() {
+        assert!(check_stack_name("bgtool-demo").is_ok());
+        assert!(check_stack_name(&"a".repeat(26)).is_ok());
+        for bad in [
+            "a",
+            "Web",
+            "1web",
+            "web-",
+            "we--b",
+            "web_app",
+            "internal-web",
+            &"a".repeat(27),
+        ] {
+            assert!(check_stack_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn fargate_sizes_are_the_ones_fargate_offers() {
+        assert!(check_fargate_size(256, 512).is_ok());
+        assert!(check_fargate_size(256, 2048).is_ok());
+        assert!(check_fargate_size(1024, 3072).is_ok());
+        assert!(check_fargate_size(16384, 122_880).is_ok());
+        assert!(check_fargate_size(256, 4096).is_err());
+        assert!(check_fargate_size(512, 1536).is_err());
+        assert!(check_fargate_size(300, 512).is_err());
+    }
+
+    #[test]
+    fn certificates_must_be_acm_arns_in_the_stack_region() {
+        let arn =
+            "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
+        assert!(check_certificate_arn(arn, "eu-west-1").is_ok());
+        assert!(
+            check_certificate_arn(arn, "us-east-1")
+                .unwrap_err()
+                .message
+                .contains("own Region")
+        );
+        assert!(
+            check_certificate_arn(
+                "arn:aws:iam::123456789012:server-certificate/x",
+                "eu-west-1"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn deployment_configs_take_short_and_full_names() {
+        assert_eq!(
+            resolve_deployment_config("AllAtOnce").unwrap(),
+            "CodeDeployDefault.ECSAllAtOnce"
+        );
+        assert_eq!(
+            resolve_deployment_config("CodeDeployDefault.ECSCanary10Percent5Minutes").unwrap(),
+            "CodeDeployDefault.ECSCanary10Percent5Minutes"
+        );
+        assert!(resolve_deployment_config("Linear").is_err());
+    }
+
+    #[test]
+    fn repositories_and_branches_are_checked() {
+        assert!(check_github_repository("my-org/my.app_1").is_ok());
+        assert!(check_github_repository("my-org").is_err());
+        assert!(check_github_repository("a/b/c").is_err());
+        assert!(check_github_repository("org/\"${x}\"").is_err());
+        assert!(check_branch("release/2026.11").is_ok());
+        // Git allows these; emit-hcl escapes them as literal HCL text.
+        assert!(check_branch("a\"${b}").is_ok());
+        for bad in ["", "a..b", "-x", "a b", "x.lock", "a:b", "a\\b", "a@{b"] {
+            assert!(check_branch(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -127,9 +127,12 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
         .suffix(".tmp")
         .tempfile_in(folder)
         .with_context(|| format!("cannot write in folder `{}`", folder.display()))?;
+    // No fsync: the rename is what makes the write atomic for every reader and on every error;
+    // an fsync would add milliseconds to each build step to survive a kernel crash, after which
+    // a build re-runs anyway.
     temporary
         .write_all(contents)
-        .and_then(|()| temporary.as_file().sync_all())
+        .and_then(|()| temporary.flush())
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     // tempfile creates files readable by the owner only; an artifact should have the usual mode,
     // or keep the mode of the file it replaces.

@@ -11,13 +11,16 @@ pub mod diagnostics;
 pub mod error;
 pub mod exit_status;
 pub mod files;
+pub mod hcl;
 pub mod image;
 pub mod service;
 pub mod substitute;
 pub mod taskdef;
 
 use cli::{Cli, Command};
-use config::{CheckSettings, ImageDetailSettings, RenderAppspecSettings, TaskdefSettings};
+use config::{
+    CheckSettings, EmitHclSettings, ImageDetailSettings, RenderAppspecSettings, TaskdefSettings,
+};
 
 /// Runs one command: resolves its flags into settings, then does the work.
 ///
@@ -32,6 +35,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::ImageDetail(args) => {
             commands::image_detail::run(&ImageDetailSettings::resolve(args)?)
         }
+        Command::EmitHcl(args) => commands::emit_hcl::run(&EmitHclSettings::resolve(args)?),
         Command::Check(args) => commands::check::run(&CheckSettings::resolve(args)),
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand, each with a single `run` taking already-checked settings.
 
 pub mod check;
+pub mod emit_hcl;
 pub mod image_detail;
 pub mod render_appspec;
 pub mod taskdef;

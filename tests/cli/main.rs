@@ -3,6 +3,7 @@
 
 mod aws;
 mod check;
+mod emit_hcl;
 mod harness;
 mod help;
 mod image_detail;

@@ -1,0 +1,207 @@
+//! The Terraform stack: the templates under `templates/`, compiled in, rendered with the checked
+//! options. Pure: options in, file names and contents out. User values reach HCL only through
+//! [`hcl_string`], and every one was checked against AWS's naming rules before (see `config`).
+
+use std::fmt::Write;
+
+use minijinja::{Environment, UndefinedBehavior, context};
+
+/// How the service is deployed blue/green.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Strategy {
+    /// CodeDeploy shifts traffic between task sets (the CodeDeployToECS pipeline action).
+    Codedeploy,
+}
+
+impl Strategy {
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Codedeploy => "codedeploy",
+        }
+    }
+}
+
+/// Everything the stack is rendered from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackOptions {
+    pub strategy: Strategy,
+    pub name: String,
+    pub region: String,
+    pub az_count: u8,
+    pub private_subnets: bool,
+    pub certificate_arn: Option<String>,
+    pub container_name: String,
+    pub container_port: u16,
+    pub cpu: u32,
+    pub memory: u32,
+    pub desired_count: u32,
+    pub health_check_path: String,
+    pub github_repository: String,
+    pub branch: String,
+    /// The full CodeDeploy configuration name, e.g. `CodeDeployDefault.ECSAllAtOnce`.
+    pub deployment_config: String,
+}
+
+/// The Terraform files, in the order they make the most sense to read, with their templates.
+const TERRAFORM_FILES: [(&str, &str); 8] = [
+    ("versions.tf", include_str!("../templates/versions.tf.j2")),
+    ("variables.tf", include_str!("../templates/variables.tf.j2")),
+    ("network.tf", include_str!("../templates/network.tf.j2")),
+    ("alb.tf", include_str!("../templates/alb.tf.j2")),
+    ("ecs.tf", include_str!("../templates/ecs.tf.j2")),
+    ("iam.tf", include_str!("../templates/iam.tf.j2")),
+    ("pipeline.tf", include_str!("../templates/pipeline.tf.j2")),
+    ("outputs.tf", include_str!("../templates/outputs.tf.j2")),
+];
+
+/// The build-stage files a module directory gets beside the Terraform: the same reference files
+/// the repository keeps (and tests) at its top level, so the names match what the stack sets.
+const BUILD_FILES: [(&str, &str); 2] = [
+    ("buildspec.yml", include_str!("../buildspec.yml")),
+    (
+        "appspec_template.yaml",
+        include_str!("../appspec_template.yaml"),
+    ),
+];
+
+/// One emitted file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmittedFile {
+    pub name: &'static str,
+    pub contents: String,
+}
+
+impl StackOptions {
+    /// The port of the test listener: HTTPS when there is a certificate.
+    #[must_use]
+    pub const fn test_listener_port(&self) -> u16 {
+        if self.certificate_arn.is_some() {
+            8443
+        } else {
+            8080
+        }
+    }
+}
+
+/// Renders the Terraform files, then the build files, for a module directory.
+///
+/// # Errors
+/// Only when a template is broken, which the tests rule out for every option.
+pub fn module_files(options: &StackOptions) -> Result<Vec<EmittedFile>, minijinja::Error> {
+    let mut files = terraform_files(options)?;
+    files.extend(BUILD_FILES.iter().map(|(name, contents)| EmittedFile {
+        name,
+        contents: (*contents).to_owned(),
+    }));
+    Ok(files)
+}
+
+/// The whole configuration as one file, for `bgtool emit-hcl > main.tf`.
+///
+/// # Errors
+/// Only when a template is broken.
+pub fn single_file(options: &StackOptions) -> Result<String, minijinja::Error> {
+    let mut text = String::from(
+        "# Amazon ECS service deployed blue/green by CodeDeploy through CodePipeline.\n\
+         # Written by `bgtool emit-hcl`; `bgtool emit-hcl --out-dir DIR` writes the same stack as a\n\
+         # module directory, with the buildspec.yml and appspec_template.yaml it expects.\n",
+    );
+    for file in terraform_files(options)? {
+        text.push_str("\n# ---- ");
+        text.push_str(file.name);
+        text.push_str(" ----\n\n");
+        text.push_str(&file.contents);
+    }
+    Ok(text)
+}
+
+fn terraform_files(options: &StackOptions) -> Result<Vec<EmittedFile>, minijinja::Error> {
+    let mut environment = Environment::new();
+    environment.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Block tags stand on lines of their own in the templates and leave no trace in the output.
+    environment.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .keep_trailing_newline(true)
+            .build()?,
+    );
+    environment.add_filter("hcl", |text: &str| hcl_string(text));
+    for (name, source) in TERRAFORM_FILES {
+        environment.add_template(name, source)?;
+    }
+    let context = context! {
+        strategy => options.strategy.as_str(),
+        name => &options.name,
+        region => &options.region,
+        az_count => options.az_count,
+        private_subnets => options.private_subnets,
+        https => options.certificate_arn.is_some(),
+        certificate_arn => options.certificate_arn.as_deref().unwrap_or_default(),
+        container_name => &options.container_name,
+        container_port => options.container_port,
+        cpu => options.cpu,
+        memory => options.memory,
+        desired_count => options.desired_count,
+        health_check_path => &options.health_check_path,
+        github_repository => &options.github_repository,
+        branch => &options.branch,
+        deployment_config => &options.deployment_config,
+        test_listener_port => options.test_listener_port(),
+        provider_constraint => "~> 6.0",
+        task_subnets => if options.private_subnets { "private" } else { "public" },
+        assign_public_ip => if options.private_subnets { "false" } else { "true" },
+    };
+    TERRAFORM_FILES
+        .iter()
+        .map(|(name, _)| {
+            let contents = environment.get_template(name)?.render(&context)?;
+            Ok(EmittedFile { name, contents })
+        })
+        .collect()
+}
+
+/// `text` as a quoted HCL string: quotes, backslashes and control characters escaped, and the
+/// template sequences `${` and `%{` doubled so Terraform reads them literally.
+#[must_use]
+pub fn hcl_string(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    let mut characters = text.chars().peekable();
+    while let Some(character) = characters.next() {
+        match character {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            '$' | '%' if characters.peek() == Some(&'{') => {
+                quoted.push(character);
+                quoted.push(character);
+            }
+            control if control.is_control() => {
+                let _ = write!(quoted, "\\u{:04X}", u32::from(control));
+            }
+            other => quoted.push(other),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hcl_strings_escape_everything_terraform_would_interpret() {
+        assert_eq!(hcl_string("plain"), "\"plain\"");
+        assert_eq!(hcl_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(
+            hcl_string("${var.x} %{if} $5 %d"),
+            "\"$${var.x} %%{if} $5 %d\""
+        );
+        assert_eq!(hcl_string("line\nbreak\u{1}"), "\"line\\nbreak\\u0001\"");
+    }
+}

@@ -1,0 +1,351 @@
+//! `bgtool emit-hcl`: the Terraform stack. Every emitted file must parse as HCL; `.ci/run` runs the
+//! oracles (terraform fmt, the provider schema, checkov) on the matrix written here.
+
+use std::fs;
+use std::path::Path;
+
+use crate::harness::{artifacts, bgtool, file_names, repository, run};
+
+const CERTIFICATE: &str =
+    "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
+
+fn emit(arguments: &[&str]) -> String {
+    let result = run(bgtool().arg("emit-hcl").args(arguments));
+    assert_eq!(result.code, 0, "{arguments:?}: {}", result.stderr);
+    assert_eq!(result.stderr, "", "{arguments:?}: a clean run says nothing");
+    result.stdout
+}
+
+/// Parses HCL and returns the `TYPE.NAME` of every resource and data block.
+fn resources(text: &str) -> Vec<String> {
+    let body: hcl::Body =
+        hcl::parse(text).unwrap_or_else(|error| panic!("emitted HCL does not parse: {error}"));
+    body.blocks()
+        .filter(|block| block.identifier() == "resource" || block.identifier() == "data")
+        .map(|block| {
+            let labels: Vec<&str> = block.labels().iter().map(hcl::BlockLabel::as_str).collect();
+            let prefix = if block.identifier() == "data" {
+                "data."
+            } else {
+                ""
+            };
+            format!("{prefix}{}", labels.join("."))
+        })
+        .collect()
+}
+
+/// A unified diff (one line of context) between two renderings: what a flag changes.
+fn changes(before: &str, after: &str) -> String {
+    similar::TextDiff::from_lines(before, after)
+        .unified_diff()
+        .context_radius(1)
+        .to_string()
+}
+
+#[test]
+fn the_default_stack_parses_and_has_every_part() {
+    let text = emit(&[]);
+    let names = resources(&text);
+    for expected in [
+        "aws_vpc.main",
+        "aws_flow_log.main",
+        "aws_default_security_group.default",
+        "aws_lb.main",
+        "aws_lb_target_group.blue",
+        "aws_lb_target_group.green",
+        "aws_lb_listener.production",
+        "aws_lb_listener.test",
+        "aws_ecr_repository.app",
+        "aws_ecr_lifecycle_policy.app",
+        "aws_ecs_cluster.main",
+        "aws_ecs_task_definition.app",
+        "aws_ecs_service.app",
+        "aws_iam_role.execution",
+        "aws_iam_role.task",
+        "aws_iam_role.codebuild",
+        "aws_iam_role.codepipeline",
+        "aws_iam_role.codedeploy",
+        "aws_s3_bucket.artifacts",
+        "aws_s3_bucket_public_access_block.artifacts",
+        "aws_s3_bucket_versioning.artifacts",
+        "aws_s3_bucket_server_side_encryption_configuration.artifacts",
+        "aws_s3_bucket_lifecycle_configuration.artifacts",
+        "aws_codestarconnections_connection.github",
+        "aws_codebuild_project.build",
+        "aws_codepipeline.main",
+        "aws_codedeploy_app.main",
+        "aws_codedeploy_deployment_group.main",
+    ] {
+        assert!(
+            names.iter().any(|name| name == expected),
+            "missing {expected}"
+        );
+    }
+    insta::assert_snapshot!("default_main_tf", text);
+}
+
+#[test]
+fn a_module_directory_holds_the_conventional_split_and_the_build_files() {
+    let folder = artifacts("hcl").join("module-default");
+    let _ = fs::remove_dir_all(&folder);
+    let result = run(bgtool().args(["emit-hcl", "--out-dir"]).arg(&folder));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(result.stdout, "", "with --out-dir, stdout stays empty");
+    assert_eq!(
+        file_names(&folder),
+        [
+            "alb.tf",
+            "appspec_template.yaml",
+            "buildspec.yml",
+            "ecs.tf",
+            "iam.tf",
+            "network.tf",
+            "outputs.tf",
+            "pipeline.tf",
+            "variables.tf",
+            "versions.tf",
+        ]
+    );
+    let mut all = Vec::new();
+    for name in file_names(&folder).iter().filter(|name| {
+        Path::new(name)
+            .extension()
+            .is_some_and(|extension| extension == "tf")
+    }) {
+        all.extend(resources(&fs::read_to_string(folder.join(name)).unwrap()));
+    }
+    let mut single = resources(&emit(&[]));
+    all.sort();
+    single.sort();
+    assert_eq!(
+        all, single,
+        "the module holds exactly the single file's blocks"
+    );
+    for build_file in ["buildspec.yml", "appspec_template.yaml"] {
+        assert_eq!(
+            fs::read(folder.join(build_file)).unwrap(),
+            fs::read(repository().join(build_file)).unwrap(),
+            "{build_file} is the tested reference file"
+        );
+    }
+}
+
+/// Every variable the emitted buildspec.yml and appspec_template.yaml read is one the CodeBuild
+/// project sets (or CodeBuild itself, or the buildspec defines).
+#[test]
+fn the_codebuild_project_sets_every_variable_the_build_files_read() {
+    let text = emit(&[]);
+    let set_by_codebuild = [
+        "AWS_DEFAULT_REGION",
+        "CODEBUILD_RESOLVED_SOURCE_VERSION",
+        "IMAGE_TAG",
+    ];
+    let with_default = ["PLATFORM_VERSION"];
+    for file in ["buildspec.yml", "appspec_template.yaml"] {
+        let source = fs::read_to_string(repository().join(file)).unwrap();
+        for line in source
+            .lines()
+            .filter(|line| !line.trim_start().starts_with('#'))
+        {
+            for (index, _) in line.match_indices('$') {
+                let rest = line[index + 1..].trim_start_matches('{');
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || *c == '_' || c.is_ascii_digit())
+                    .collect();
+                if name.is_empty()
+                    || set_by_codebuild.contains(&name.as_str())
+                    || with_default.contains(&name.as_str())
+                {
+                    continue;
+                }
+                assert!(
+                    text.contains(&format!("name  = \"{name}\"")),
+                    "{file} reads ${name}, which the CodeBuild project does not set"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn each_flag_changes_what_it_says() {
+    let default = emit(&[]);
+    let cases: [(&str, &[&str]); 12] = [
+        ("name", &["--name", "payments"]),
+        ("region", &["--region", "eu-west-3"]),
+        ("azs", &["--azs", "2"]),
+        ("private_subnets", &["--private-subnets"]),
+        ("certificate", &["--certificate-arn", CERTIFICATE]),
+        (
+            "container",
+            &["--container-name", "web", "--container-port", "8080"],
+        ),
+        ("size", &["--cpu", "1024", "--memory", "3072"]),
+        ("desired_count", &["--desired-count", "4"]),
+        ("health_check", &["--health-check-path", "/healthz"]),
+        (
+            "github",
+            &[
+                "--github-repo",
+                "acme/payments",
+                "--branch",
+                "release/2026.11",
+            ],
+        ),
+        (
+            "deployment_config",
+            &["--deployment-config", "Canary10Percent5Minutes"],
+        ),
+        (
+            "full_deployment_config",
+            &[
+                "--deployment-config",
+                "CodeDeployDefault.ECSLinear10PercentEvery1Minutes",
+            ],
+        ),
+    ];
+    for (name, arguments) in cases {
+        let flagged = emit(arguments);
+        resources(&flagged);
+        insta::assert_snapshot!(format!("flag_{name}"), changes(&default, &flagged));
+    }
+}
+
+/// The matrix `.ci/run` hands to check-hcl: HTTPS on/off, private subnets on/off, 2 and 3 zones,
+/// each deployment configuration.
+#[test]
+fn the_oracle_matrix_is_written() {
+    let matrix: [(&str, &[&str]); 9] = [
+        ("http-public-3az", &[]),
+        ("http-private-2az", &["--private-subnets", "--azs", "2"]),
+        (
+            "https-public-2az",
+            &["--certificate-arn", CERTIFICATE, "--azs", "2"],
+        ),
+        (
+            "https-private-3az",
+            &["--certificate-arn", CERTIFICATE, "--private-subnets"],
+        ),
+        (
+            "linear-1",
+            &["--deployment-config", "Linear10PercentEvery1Minutes"],
+        ),
+        (
+            "linear-3",
+            &["--deployment-config", "Linear10PercentEvery3Minutes"],
+        ),
+        (
+            "canary-5",
+            &["--deployment-config", "Canary10Percent5Minutes"],
+        ),
+        (
+            "canary-15",
+            &[
+                "--deployment-config",
+                "Canary10Percent15Minutes",
+                "--private-subnets",
+            ],
+        ),
+        (
+            "all-at-once-https",
+            &[
+                "--deployment-config",
+                "AllAtOnce",
+                "--certificate-arn",
+                CERTIFICATE,
+            ],
+        ),
+    ];
+    for (name, arguments) in matrix {
+        let folder = artifacts("hcl").join(name);
+        let _ = fs::remove_dir_all(&folder);
+        let result = run(bgtool()
+            .arg("emit-hcl")
+            .args(arguments)
+            .arg("--out-dir")
+            .arg(&folder));
+        assert_eq!(result.code, 0, "{name}: {}", result.stderr);
+    }
+    let single = artifacts("hcl").join("single-file");
+    fs::create_dir_all(&single).unwrap();
+    fs::write(single.join("main.tf"), emit(&[])).unwrap();
+}
+
+#[test]
+fn bad_values_are_refused_before_anything_is_written() {
+    let cases: [(&[&str], &str); 14] = [
+        (
+            &["--name", "a-name-that-is-far-too-long-x"],
+            "`--name a-name-that-is-far-too-long-x`: the name is 29 characters long",
+        ),
+        (&["--name", "Payments"], "may hold only lowercase letters"),
+        (&["--name", "pay\"${x}"], "may hold only lowercase letters"),
+        (&["--region", "Mars-1"], "is not an AWS Region name"),
+        (&["--azs", "1"], "at least 2 Availability Zones"),
+        (
+            &[
+                "--certificate-arn",
+                "arn:aws:acm:eu-west-1:123456789012:certificate/0a1b2c3d",
+            ],
+            "the certificate is in `eu-west-1`",
+        ),
+        (
+            &["--certificate-arn", "not-an-arn"],
+            "expected an ACM certificate ARN",
+        ),
+        (
+            &["--cpu", "256", "--memory", "4096"],
+            "with `--cpu 256` Fargate offers 512 to 2048 MiB",
+        ),
+        (&["--container-port", "0"], "a port is 1 to 65535"),
+        (
+            &["--container-name", "my app"],
+            "a container name is 1 to 255",
+        ),
+        (
+            &["--health-check-path", "health\"${x}"],
+            "expected a path starting with `/`",
+        ),
+        (&["--github-repo", "acme/pay\"ments"], "expected OWNER/NAME"),
+        (&["--branch", "main..x"], "not a valid git branch name"),
+        (
+            &["--deployment-config", "Linear"],
+            "not an ECS deployment configuration; use one of AllAtOnce",
+        ),
+    ];
+    let parent = tempfile::tempdir().unwrap();
+    let folder = parent.path().join("stack");
+    for (arguments, expected) in cases {
+        let result = run(bgtool()
+            .arg("emit-hcl")
+            .args(arguments)
+            .arg("--out-dir")
+            .arg(&folder));
+        assert_eq!(result.code, 2, "{arguments:?}: {}", result.stderr);
+        assert_eq!(result.stdout, "");
+        assert!(
+            result.stderr.contains(expected),
+            "{arguments:?}: {}",
+            result.stderr
+        );
+        assert!(
+            !Path::new(&folder).exists(),
+            "{arguments:?}: nothing is written"
+        );
+        let to_stdout = run(bgtool().arg("emit-hcl").args(arguments));
+        assert_eq!(to_stdout.code, 2);
+        assert_eq!(to_stdout.stdout, "", "{arguments:?}: stdout stays empty");
+    }
+}
+
+/// Git allows `"`, `$` and `{` in branch names; they must reach Terraform as literal text.
+#[test]
+fn values_are_escaped_as_literal_hcl_strings() {
+    let text = emit(&["--branch", "main\"${jsonencode(1)}%{if}"]);
+    resources(&text);
+    assert!(
+        text.contains(r#"default     = "main\"$${jsonencode(1)}%%{if}""#),
+        "the branch default is escaped"
+    );
+}
