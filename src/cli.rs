@@ -45,6 +45,10 @@ pub enum Command {
     #[command(after_help = EXIT_STATUS_HELP)]
     ImageDetail(ImageDetailArgs),
 
+    /// Write imagedefinitions.json for CodePipeline's standard ECS deploy action.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    ImageDefinitions(ImageDefinitionsArgs),
+
     /// Write the whole blue/green stack as Terraform: VPC, load balancer, ECS, IAM, ECR,
     /// CodeBuild, CodeDeploy and CodePipeline.
     ///
@@ -291,15 +295,84 @@ pub struct EmitHclArgs {
     #[arg(long, value_name = "BRANCH", default_value = "main")]
     pub branch: String,
 
-    /// How CodeDeploy shifts traffic: AllAtOnce, Linear10PercentEvery1Minutes,
-    /// Linear10PercentEvery3Minutes, Canary10Percent5Minutes or Canary10Percent15Minutes (or the
-    /// full CodeDeployDefault.ECS… name).
-    #[arg(long, value_name = "CONFIG", default_value = "AllAtOnce")]
-    pub deployment_config: String,
+    /// Who runs the blue/green deployment: CodeDeploy (CodeDeployToECS pipeline action), or ECS
+    /// itself (deployment strategy on the service, standard ECS pipeline action).
+    #[arg(long, value_enum, default_value_t = StrategyArg::Codedeploy)]
+    pub strategy: StrategyArg,
+
+    /// With --strategy codedeploy, how CodeDeploy shifts traffic: AllAtOnce,
+    /// Linear10PercentEvery1Minutes, Linear10PercentEvery3Minutes, Canary10Percent5Minutes or
+    /// Canary10Percent15Minutes (or the full CodeDeployDefault.ECS… name) [default: AllAtOnce].
+    #[arg(long, value_name = "CONFIG")]
+    pub deployment_config: Option<String>,
+
+    /// With --strategy ecs-native, how ECS shifts traffic [default: blue-green].
+    #[arg(
+        long,
+        value_enum,
+        value_name = "KIND",
+        help_heading = "ECS-native deployments"
+    )]
+    pub strategy_kind: Option<StrategyKindArg>,
+
+    /// Minutes ECS keeps the old tasks after production traffic has moved, for a fast rollback
+    /// (0-1440) [default: 10].
+    #[arg(long, value_name = "MINUTES", help_heading = "ECS-native deployments")]
+    pub bake_time: Option<u32>,
+
+    /// Canary: percent of production traffic the new version gets first (0.1-100) [default: 10].
+    #[arg(long, value_name = "PERCENT", help_heading = "ECS-native deployments")]
+    pub canary_percent: Option<f64>,
+
+    /// Canary: minutes before the rest of the traffic moves (0-1440) [default: 5].
+    #[arg(long, value_name = "MINUTES", help_heading = "ECS-native deployments")]
+    pub canary_bake_time: Option<u32>,
+
+    /// Linear: percent of production traffic moved per step (3-100) [default: 10].
+    #[arg(long, value_name = "PERCENT", help_heading = "ECS-native deployments")]
+    pub linear_step_percent: Option<f64>,
+
+    /// Linear: minutes between steps (0-1440) [default: 1].
+    #[arg(long, value_name = "MINUTES", help_heading = "ECS-native deployments")]
+    pub linear_step_bake_time: Option<u32>,
+
+    /// A Lambda function ECS calls at a deployment stage: STAGE=FUNCTION_ARN, STAGE one of
+    /// RECONCILE_SERVICE, PRE_SCALE_UP, POST_SCALE_UP, TEST_TRAFFIC_SHIFT, POST_TEST_TRAFFIC_SHIFT,
+    /// PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT. Repeatable.
+    #[arg(
+        long,
+        value_name = "STAGE=ARN",
+        help_heading = "ECS-native deployments"
+    )]
+    pub lifecycle_hook: Vec<String>,
 
     /// Write a module directory (created if missing) instead of one file on standard output.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StrategyArg {
+    Codedeploy,
+    EcsNative,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StrategyKindArg {
+    BlueGreen,
+    Canary,
+    Linear,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageDefinitionsArgs {
+    /// A container and the image it runs: NAME=URI. Repeatable, one per container to update.
+    #[arg(long, value_name = "NAME=URI", required = true)]
+    pub container: Vec<String>,
+
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

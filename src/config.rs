@@ -6,10 +6,13 @@ use std::time::Duration;
 
 use crate::appspec::{CapacityProviderItem, HOOK_PHASES, Hook};
 use crate::cli::{
-    AwsArgs, CheckArgs, EmitHclArgs, Format, ImageDetailArgs, RenderAppspecArgs, TaskdefArgs,
+    AwsArgs, CheckArgs, EmitHclArgs, Format, ImageDefinitionsArgs, ImageDetailArgs,
+    RenderAppspecArgs, StrategyArg, StrategyKindArg, TaskdefArgs,
 };
 use crate::error::UsageError;
-use crate::hcl::{StackOptions, Strategy};
+use crate::hcl::{
+    DeploymentKind, EcsNative, LIFECYCLE_STAGES, LifecycleHook, StackOptions, Strategy,
+};
 use crate::image;
 use crate::taskdef::{ImageEdit, ImageTarget, ImageValue, MAX_IMAGE_PLACEHOLDERS};
 
@@ -84,6 +87,44 @@ pub struct TaskdefSettings {
 pub struct ImageDetailSettings {
     pub image_uri: String,
     pub output: Output,
+}
+
+/// The containers and images of `image-definitions`, checked like `image-detail`'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageDefinitionsSettings {
+    pub containers: Vec<(String, String)>,
+    pub output: Output,
+}
+
+impl ImageDefinitionsSettings {
+    /// Checks each `--container NAME=URI`.
+    ///
+    /// # Errors
+    /// A [`UsageError`] for a value that is not NAME=URI, a bad name or image, or a container
+    /// named twice.
+    pub fn resolve(args: ImageDefinitionsArgs) -> Result<Self, UsageError> {
+        let mut containers: Vec<(String, String)> = Vec::with_capacity(args.container.len());
+        for value in &args.container {
+            let Some((name, uri)) = value.split_once('=') else {
+                return Err(UsageError::new(format!(
+                    "`--container {value}`: expected NAME=URI"
+                )));
+            };
+            check_container_name("--container", name)?;
+            image::check_reference(uri)
+                .map_err(|problem| UsageError::new(format!("`--container {value}`: {problem}")))?;
+            if containers.iter().any(|(existing, _)| existing == name) {
+                return Err(UsageError::new(format!(
+                    "container `{name}` is given more than once"
+                )));
+            }
+            containers.push((name.to_owned(), uri.to_owned()));
+        }
+        Ok(Self {
+            containers,
+            output: Output::from_option(args.output),
+        })
+    }
 }
 
 /// Where `render-appspec` gets its AppSpec.
@@ -338,7 +379,7 @@ fn parse_hook(value: &str) -> Result<Hook, UsageError> {
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EmitHclSettings {
     pub stack: StackOptions,
     pub out_dir: Option<PathBuf>,
@@ -397,10 +438,10 @@ impl EmitHclSettings {
         check_health_check_path(&args.health_check_path)?;
         check_github_repository(&args.github_repo)?;
         check_branch(&args.branch)?;
-        let deployment_config = resolve_deployment_config(&args.deployment_config)?;
+        let strategy = resolve_strategy(&args)?;
         Ok(Self {
             stack: StackOptions {
-                strategy: Strategy::Codedeploy,
+                strategy,
                 name: args.name,
                 region: args.region,
                 az_count: args.azs,
@@ -414,11 +455,175 @@ impl EmitHclSettings {
                 health_check_path: args.health_check_path,
                 github_repository: args.github_repo,
                 branch: args.branch,
-                deployment_config,
             },
             out_dir: args.out_dir,
         })
     }
+}
+
+/// The deployment strategy and its settings; settings of the other strategy are refused rather
+/// than ignored.
+fn resolve_strategy(args: &EmitHclArgs) -> Result<Strategy, UsageError> {
+    let native_flags = [
+        ("--strategy-kind", args.strategy_kind.is_some()),
+        ("--bake-time", args.bake_time.is_some()),
+        ("--canary-percent", args.canary_percent.is_some()),
+        ("--canary-bake-time", args.canary_bake_time.is_some()),
+        ("--linear-step-percent", args.linear_step_percent.is_some()),
+        (
+            "--linear-step-bake-time",
+            args.linear_step_bake_time.is_some(),
+        ),
+        ("--lifecycle-hook", !args.lifecycle_hook.is_empty()),
+    ];
+    match args.strategy {
+        StrategyArg::Codedeploy => {
+            if let Some((flag, _)) = native_flags.iter().find(|(_, given)| *given) {
+                return Err(UsageError::new(format!(
+                    "`{flag}` applies to `--strategy ecs-native` only"
+                ))
+                .with_hint("add `--strategy ecs-native`, or leave the flag out"));
+            }
+            let deployment_config = resolve_deployment_config(
+                args.deployment_config.as_deref().unwrap_or("AllAtOnce"),
+            )?;
+            Ok(Strategy::Codedeploy { deployment_config })
+        }
+        StrategyArg::EcsNative => {
+            if args.deployment_config.is_some() {
+                return Err(UsageError::new(
+                    "`--deployment-config` names a CodeDeploy configuration; with `--strategy ecs-native` use `--strategy-kind` and its settings",
+                ));
+            }
+            let kind = args.strategy_kind.unwrap_or(StrategyKindArg::BlueGreen);
+            let check = |flag: &str, given: bool, applies: bool| {
+                if given && !applies {
+                    Err(UsageError::new(format!(
+                        "`{flag}` does not apply to `--strategy-kind {}`",
+                        kind_name(kind)
+                    )))
+                } else {
+                    Ok(())
+                }
+            };
+            let canary = kind == StrategyKindArg::Canary;
+            let linear = kind == StrategyKindArg::Linear;
+            check("--canary-percent", args.canary_percent.is_some(), canary)?;
+            check(
+                "--canary-bake-time",
+                args.canary_bake_time.is_some(),
+                canary,
+            )?;
+            check(
+                "--linear-step-percent",
+                args.linear_step_percent.is_some(),
+                linear,
+            )?;
+            check(
+                "--linear-step-bake-time",
+                args.linear_step_bake_time.is_some(),
+                linear,
+            )?;
+            let kind = match kind {
+                StrategyKindArg::BlueGreen => DeploymentKind::BlueGreen,
+                StrategyKindArg::Canary => DeploymentKind::Canary {
+                    percent: percent("--canary-percent", args.canary_percent.unwrap_or(10.0), 0.1)?,
+                    bake_minutes: minutes(
+                        "--canary-bake-time",
+                        args.canary_bake_time.unwrap_or(5),
+                    )?,
+                },
+                StrategyKindArg::Linear => DeploymentKind::Linear {
+                    step_percent: percent(
+                        "--linear-step-percent",
+                        args.linear_step_percent.unwrap_or(10.0),
+                        3.0,
+                    )?,
+                    step_bake_minutes: minutes(
+                        "--linear-step-bake-time",
+                        args.linear_step_bake_time.unwrap_or(1),
+                    )?,
+                },
+            };
+            Ok(Strategy::EcsNative(EcsNative {
+                kind,
+                bake_time_minutes: minutes("--bake-time", args.bake_time.unwrap_or(10))?,
+                hooks: args
+                    .lifecycle_hook
+                    .iter()
+                    .map(|value| parse_lifecycle_hook(value, &args.region))
+                    .collect::<Result<_, _>>()?,
+            }))
+        }
+    }
+}
+
+const fn kind_name(kind: StrategyKindArg) -> &'static str {
+    match kind {
+        StrategyKindArg::BlueGreen => "blue-green",
+        StrategyKindArg::Canary => "canary",
+        StrategyKindArg::Linear => "linear",
+    }
+}
+
+/// ECS accepts 0 to 1440 minutes (a day) for every bake time.
+fn minutes(flag: &str, value: u32) -> Result<u32, UsageError> {
+    if value <= 1440 {
+        Ok(value)
+    } else {
+        Err(UsageError::new(format!(
+            "`{flag} {value}`: ECS accepts 0 to 1440 minutes"
+        )))
+    }
+}
+
+fn percent(flag: &str, value: f64, smallest: f64) -> Result<f64, UsageError> {
+    if (smallest..=100.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(UsageError::new(format!(
+            "`{flag} {value}`: ECS accepts {smallest} to 100 percent"
+        )))
+    }
+}
+
+/// `STAGE=FUNCTION_ARN`: a stage ECS knows, and the ARN of a Lambda function in the stack's Region.
+fn parse_lifecycle_hook(value: &str, region: &str) -> Result<LifecycleHook, UsageError> {
+    let Some((stage, arn)) = value.split_once('=') else {
+        return Err(UsageError::new(format!(
+            "`--lifecycle-hook {value}`: expected STAGE=FUNCTION_ARN"
+        )));
+    };
+    if !LIFECYCLE_STAGES.contains(&stage) {
+        return Err(UsageError::new(format!(
+            "`--lifecycle-hook {value}`: `{stage}` is not an ECS deployment stage; use one of {}",
+            LIFECYCLE_STAGES.join(", ")
+        )));
+    }
+    let parts: Vec<&str> = arn.splitn(7, ':').collect();
+    let is_lambda_arn = matches!(parts.as_slice(), [prefix, partition, "lambda", arn_region, account, "function", name]
+        if *prefix == "arn"
+            && partition.starts_with("aws")
+            && !arn_region.is_empty()
+            && account.len() == 12
+            && account.chars().all(|character| character.is_ascii_digit())
+            && !name.is_empty()
+            && name.chars().all(|character| character.is_ascii_alphanumeric() || "-_:$".contains(character)));
+    if !is_lambda_arn {
+        return Err(UsageError::new(format!(
+            "`--lifecycle-hook {value}`: `{arn}` is not a Lambda function ARN (arn:aws:lambda:REGION:ACCOUNT:function:NAME)"
+        )));
+    }
+    if parts[3] != region {
+        return Err(UsageError::new(format!(
+            "`--lifecycle-hook {value}`: the function is in `{}`, but the stack is in `{region}`; ECS invokes hooks in the service's Region",
+            parts[3]
+        )));
+    }
+    Ok(LifecycleHook {
+        stage: stage.to_owned(),
+        function_arn: arn.to_owned(),
+    })
 }
 
 /// The stack name prefixes the load balancer (32 characters at most, letters, digits and hyphens)
@@ -937,6 +1142,49 @@ mod tests {
         for bad in ["", "a..b", "-x", "a b", "x.lock", "a:b", "a\\b", "a@{b"] {
             assert!(check_branch(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn lifecycle_hooks_need_a_known_stage_and_a_lambda_arn_in_the_region() {
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:smoke-test";
+        let hook =
+            parse_lifecycle_hook(&format!("POST_TEST_TRAFFIC_SHIFT={arn}"), "us-east-1").unwrap();
+        assert_eq!(hook.stage, "POST_TEST_TRAFFIC_SHIFT");
+        assert!(
+            parse_lifecycle_hook(&format!("AFTER_TRAFFIC={arn}"), "us-east-1")
+                .unwrap_err()
+                .message
+                .contains("not an ECS deployment stage")
+        );
+        assert!(
+            parse_lifecycle_hook("PRE_SCALE_UP=smoke-test", "us-east-1")
+                .unwrap_err()
+                .message
+                .contains("not a Lambda function ARN")
+        );
+        assert!(
+            parse_lifecycle_hook(
+                "PRE_SCALE_UP=arn:aws:sns:us-east-1:123456789012:topic",
+                "us-east-1"
+            )
+            .is_err()
+        );
+        assert!(
+            parse_lifecycle_hook(&format!("PRE_SCALE_UP={arn}"), "eu-west-1")
+                .unwrap_err()
+                .message
+                .contains("Region")
+        );
+    }
+
+    #[test]
+    fn ecs_bake_times_and_percents_are_bounded() {
+        assert!(minutes("--bake-time", 1440).is_ok());
+        assert!(minutes("--bake-time", 1441).is_err());
+        assert!(percent("--canary-percent", 0.1, 0.1).is_ok());
+        assert!(percent("--canary-percent", 0.05, 0.1).is_err());
+        assert!(percent("--linear-step-percent", 2.0, 3.0).is_err());
+        assert!(percent("--linear-step-percent", 100.5, 3.0).is_err());
     }
 
     #[test]

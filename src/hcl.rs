@@ -7,23 +7,68 @@ use std::fmt::Write;
 use minijinja::{Environment, UndefinedBehavior, context};
 
 /// How the service is deployed blue/green.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Strategy {
     /// CodeDeploy shifts traffic between task sets (the CodeDeployToECS pipeline action).
-    Codedeploy,
+    Codedeploy {
+        /// The full CodeDeploy configuration name, e.g. `CodeDeployDefault.ECSAllAtOnce`.
+        deployment_config: String,
+    },
+    /// ECS shifts traffic itself (the service's deployment strategy; the standard ECS action).
+    EcsNative(EcsNative),
 }
+
+/// The ECS deployment strategies that shift traffic between two target groups.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeploymentKind {
+    BlueGreen,
+    Canary {
+        percent: f64,
+        bake_minutes: u32,
+    },
+    Linear {
+        step_percent: f64,
+        step_bake_minutes: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EcsNative {
+    pub kind: DeploymentKind,
+    pub bake_time_minutes: u32,
+    pub hooks: Vec<LifecycleHook>,
+}
+
+/// A Lambda function ECS invokes at one stage of a deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LifecycleHook {
+    pub stage: String,
+    pub function_arn: String,
+}
+
+/// The stages of an ECS-native deployment a lifecycle hook can run at, in order.
+pub const LIFECYCLE_STAGES: [&str; 7] = [
+    "RECONCILE_SERVICE",
+    "PRE_SCALE_UP",
+    "POST_SCALE_UP",
+    "TEST_TRAFFIC_SHIFT",
+    "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT",
+    "POST_PRODUCTION_TRAFFIC_SHIFT",
+];
 
 impl Strategy {
     #[must_use]
-    pub const fn as_str(self) -> &'static str {
+    pub const fn as_str(&self) -> &'static str {
         match self {
-            Self::Codedeploy => "codedeploy",
+            Self::Codedeploy { .. } => "codedeploy",
+            Self::EcsNative(_) => "ecs-native",
         }
     }
 }
 
 /// Everything the stack is rendered from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StackOptions {
     pub strategy: Strategy,
     pub name: String,
@@ -39,8 +84,6 @@ pub struct StackOptions {
     pub health_check_path: String,
     pub github_repository: String,
     pub branch: String,
-    /// The full CodeDeploy configuration name, e.g. `CodeDeployDefault.ECSAllAtOnce`.
-    pub deployment_config: String,
 }
 
 /// The Terraform files, in the order they make the most sense to read, with their templates.
@@ -57,13 +100,19 @@ const TERRAFORM_FILES: [(&str, &str); 8] = [
 
 /// The build-stage files a module directory gets beside the Terraform: the same reference files
 /// the repository keeps (and tests) at its top level, so the names match what the stack sets.
-const BUILD_FILES: [(&str, &str); 2] = [
+const CODEDEPLOY_BUILD_FILES: [(&str, &str); 2] = [
     ("buildspec.yml", include_str!("../buildspec.yml")),
     (
         "appspec_template.yaml",
         include_str!("../appspec_template.yaml"),
     ),
 ];
+
+/// With ECS-native deployments the build writes only imagedefinitions.json.
+const ECS_NATIVE_BUILD_FILES: [(&str, &str); 1] = [(
+    "buildspec.yml",
+    include_str!("../templates/buildspec-ecs-native.yml"),
+)];
 
 /// One emitted file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,7 +139,11 @@ impl StackOptions {
 /// Only when a template is broken, which the tests rule out for every option.
 pub fn module_files(options: &StackOptions) -> Result<Vec<EmittedFile>, minijinja::Error> {
     let mut files = terraform_files(options)?;
-    files.extend(BUILD_FILES.iter().map(|(name, contents)| EmittedFile {
+    let build_files: &[(&str, &str)] = match options.strategy {
+        Strategy::Codedeploy { .. } => &CODEDEPLOY_BUILD_FILES,
+        Strategy::EcsNative(_) => &ECS_NATIVE_BUILD_FILES,
+    };
+    files.extend(build_files.iter().map(|(name, contents)| EmittedFile {
         name,
         contents: (*contents).to_owned(),
     }));
@@ -102,11 +155,18 @@ pub fn module_files(options: &StackOptions) -> Result<Vec<EmittedFile>, minijinj
 /// # Errors
 /// Only when a template is broken.
 pub fn single_file(options: &StackOptions) -> Result<String, minijinja::Error> {
-    let mut text = String::from(
-        "# Amazon ECS service deployed blue/green by CodeDeploy through CodePipeline.\n\
-         # Written by `bgtool emit-hcl`; `bgtool emit-hcl --out-dir DIR` writes the same stack as a\n\
-         # module directory, with the buildspec.yml and appspec_template.yaml it expects.\n",
-    );
+    let mut text = String::from(match options.strategy {
+        Strategy::Codedeploy { .. } => {
+            "# Amazon ECS service deployed blue/green by CodeDeploy through CodePipeline.\n\
+             # Written by `bgtool emit-hcl`; `bgtool emit-hcl --out-dir DIR` writes the same stack as a\n\
+             # module directory, with the buildspec.yml and appspec_template.yaml it expects.\n"
+        }
+        Strategy::EcsNative(_) => {
+            "# Amazon ECS service deployed blue/green by ECS itself, through CodePipeline.\n\
+             # Written by `bgtool emit-hcl --strategy ecs-native`; with `--out-dir DIR` it writes the same\n\
+             # stack as a module directory, with the buildspec.yml it expects.\n"
+        }
+    });
     for file in terraform_files(options)? {
         text.push_str("\n# ---- ");
         text.push_str(file.name);
@@ -131,8 +191,43 @@ fn terraform_files(options: &StackOptions) -> Result<Vec<EmittedFile>, minijinja
     for (name, source) in TERRAFORM_FILES {
         environment.add_template(name, source)?;
     }
+    let (deployment_config, kind, ecs_native) = match &options.strategy {
+        Strategy::Codedeploy { deployment_config } => (deployment_config.as_str(), None, None),
+        Strategy::EcsNative(native) => ("", Some(&native.kind), Some(native)),
+    };
+    let (strategy_kind, canary_percent, canary_bake, linear_step_percent, linear_step_bake) =
+        match kind {
+            None => ("", 0.0, 0, 0.0, 0),
+            Some(DeploymentKind::BlueGreen) => ("BLUE_GREEN", 0.0, 0, 0.0, 0),
+            Some(DeploymentKind::Canary {
+                percent,
+                bake_minutes,
+            }) => ("CANARY", *percent, *bake_minutes, 0.0, 0),
+            Some(DeploymentKind::Linear {
+                step_percent,
+                step_bake_minutes,
+            }) => ("LINEAR", 0.0, 0, *step_percent, *step_bake_minutes),
+        };
     let context = context! {
         strategy => options.strategy.as_str(),
+        deployment_config => deployment_config,
+        strategy_kind => strategy_kind,
+        bake_time => ecs_native.map_or(0, |native| native.bake_time_minutes),
+        canary_percent => canary_percent,
+        canary_bake => canary_bake,
+        linear_step_percent => linear_step_percent,
+        linear_step_bake => linear_step_bake,
+        hooks => ecs_native
+            .map(|native| native.hooks.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|hook| {
+                minijinja::Value::from_pairs([
+                    ("stage", hook.stage.as_str()),
+                    ("function_arn", hook.function_arn.as_str()),
+                ])
+            })
+            .collect::<Vec<_>>(),
         name => &options.name,
         region => &options.region,
         az_count => options.az_count,
@@ -147,9 +242,9 @@ fn terraform_files(options: &StackOptions) -> Result<Vec<EmittedFile>, minijinja
         health_check_path => &options.health_check_path,
         github_repository => &options.github_repository,
         branch => &options.branch,
-        deployment_config => &options.deployment_config,
         test_listener_port => options.test_listener_port(),
-        provider_constraint => "~> 6.0",
+        // ECS-native CANARY and LINEAR strategies arrived in hashicorp/aws 6.21.
+        provider_constraint => if ecs_native.is_some() { "~> 6.21" } else { "~> 6.0" },
         task_subnets => if options.private_subnets { "private" } else { "public" },
         assign_public_ip => if options.private_subnets { "false" } else { "true" },
     };

@@ -60,6 +60,23 @@ pub fn image_detail(image_uri: &str) -> Value {
     Value::Object(document)
 }
 
+/// The imagedefinitions.json document the standard ECS deploy action reads:
+/// `[{"name": CONTAINER, "imageUri": URI}, …]`.
+#[must_use]
+pub fn image_definitions(containers: &[(String, String)]) -> Value {
+    Value::Array(
+        containers
+            .iter()
+            .map(|(name, uri)| {
+                let mut entry = Map::new();
+                entry.insert("name".to_owned(), Value::String(name.clone()));
+                entry.insert("imageUri".to_owned(), Value::String(uri.clone()));
+                Value::Object(entry)
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +117,18 @@ mod tests {
             check_reference(&"a".repeat(256))
                 .unwrap_err()
                 .contains("at most 255")
+        );
+    }
+
+    #[test]
+    fn image_definitions_list_name_and_image_uri_in_order() {
+        let document = image_definitions(&[
+            ("app".into(), "repo/app:1".into()),
+            ("envoy".into(), "envoy:2".into()),
+        ]);
+        assert_eq!(
+            document.to_string(),
+            r#"[{"name":"app","imageUri":"repo/app:1"},{"name":"envoy","imageUri":"envoy:2"}]"#
         );
     }
 

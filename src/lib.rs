@@ -19,7 +19,8 @@ pub mod taskdef;
 
 use cli::{Cli, Command};
 use config::{
-    CheckSettings, EmitHclSettings, ImageDetailSettings, RenderAppspecSettings, TaskdefSettings,
+    CheckSettings, EmitHclSettings, ImageDefinitionsSettings, ImageDetailSettings,
+    RenderAppspecSettings, TaskdefSettings,
 };
 
 /// Runs one command: resolves its flags into settings, then does the work.
@@ -34,6 +35,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::ImageDetail(args) => {
             commands::image_detail::run(&ImageDetailSettings::resolve(args)?)
+        }
+        Command::ImageDefinitions(args) => {
+            commands::image_definitions::run(&ImageDefinitionsSettings::resolve(args)?)
         }
         Command::EmitHcl(args) => commands::emit_hcl::run(&EmitHclSettings::resolve(args)?),
         Command::Check(args) => commands::check::run(&CheckSettings::resolve(args)),

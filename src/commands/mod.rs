@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod emit_hcl;
+pub mod image_definitions;
 pub mod image_detail;
 pub mod render_appspec;
 pub mod taskdef;

@@ -272,6 +272,266 @@ fn the_oracle_matrix_is_written() {
     fs::write(single.join("main.tf"), emit(&[])).unwrap();
 }
 
+const HOOK: &str =
+    "POST_TEST_TRAFFIC_SHIFT=arn:aws:lambda:us-east-1:123456789012:function:smoke-test";
+
+/// ECS-native blue/green: the same stack without CodeDeploy, and the matrix `.ci/run` checks.
+#[test]
+fn the_ecs_native_stack_has_no_codedeploy_and_its_own_build_file() {
+    let text = emit(&["--strategy", "ecs-native"]);
+    let names = resources(&text);
+    for expected in [
+        "aws_lb_listener_rule.production",
+        "aws_lb_listener_rule.test",
+        "aws_iam_role.ecs_infrastructure",
+        "aws_iam_role.ecs_hooks",
+        "aws_ecs_service.app",
+    ] {
+        assert!(
+            names.iter().any(|name| name == expected),
+            "missing {expected}"
+        );
+    }
+    assert!(
+        !text.contains("codedeploy"),
+        "no CodeDeploy resource or permission"
+    );
+    assert!(
+        text.contains("provider        = \"ECS\""),
+        "the standard ECS deploy action"
+    );
+    assert!(text.contains("FileName    = \"imagedefinitions.json\""));
+    insta::assert_snapshot!("ecs_native_main_tf", text);
+
+    let folder = artifacts("hcl").join("ecs-native-module");
+    let _ = fs::remove_dir_all(&folder);
+    let result = run(bgtool()
+        .args(["emit-hcl", "--strategy", "ecs-native", "--out-dir"])
+        .arg(&folder));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(
+        !folder.join("appspec_template.yaml").exists(),
+        "no AppSpec with ECS-native deployments"
+    );
+    assert_eq!(
+        fs::read(folder.join("buildspec.yml")).unwrap(),
+        fs::read(repository().join("templates/buildspec-ecs-native.yml")).unwrap()
+    );
+    let pipeline = fs::read_to_string(folder.join("pipeline.tf")).unwrap();
+    let buildspec = fs::read_to_string(folder.join("buildspec.yml")).unwrap();
+    for variable in [
+        "REPOSITORY_URI",
+        "CONTAINER_NAME",
+        "BGTOOL_URL",
+        "BGTOOL_SHA256",
+    ] {
+        assert!(
+            buildspec.contains(&format!("${variable}")),
+            "the buildspec reads {variable}"
+        );
+        assert!(
+            pipeline.contains(&format!("name  = \"{variable}\"")),
+            "CodeBuild sets {variable}"
+        );
+    }
+}
+
+#[test]
+fn each_ecs_native_kind_maps_to_the_provider_blocks() {
+    let default = emit(&["--strategy", "ecs-native"]);
+    let cases: [(&str, &[&str]); 4] = [
+        (
+            "canary",
+            &[
+                "--strategy-kind",
+                "canary",
+                "--canary-percent",
+                "5",
+                "--canary-bake-time",
+                "15",
+            ],
+        ),
+        (
+            "linear",
+            &[
+                "--strategy-kind",
+                "linear",
+                "--linear-step-percent",
+                "20",
+                "--linear-step-bake-time",
+                "3",
+            ],
+        ),
+        ("bake_time", &["--bake-time", "60"]),
+        (
+            "hooks",
+            &[
+                "--lifecycle-hook",
+                HOOK,
+                "--lifecycle-hook",
+                "PRE_SCALE_UP=arn:aws:lambda:us-east-1:123456789012:function:warm-up",
+            ],
+        ),
+    ];
+    for (name, arguments) in cases {
+        let mut all = vec!["--strategy", "ecs-native"];
+        all.extend_from_slice(arguments);
+        let flagged = emit(&all);
+        resources(&flagged);
+        insta::assert_snapshot!(format!("ecs_native_{name}"), changes(&default, &flagged));
+    }
+}
+
+/// The ECS-native matrix for check-hcl: each kind; HTTPS on/off; private subnets on/off; hooks.
+#[test]
+fn the_ecs_native_oracle_matrix_is_written() {
+    let matrix: [(&str, &[&str]); 6] = [
+        ("ecs-blue-green-http-public", &[]),
+        (
+            "ecs-blue-green-https-private-hooks",
+            &[
+                "--certificate-arn",
+                CERTIFICATE,
+                "--private-subnets",
+                "--lifecycle-hook",
+                HOOK,
+            ],
+        ),
+        (
+            "ecs-canary-http-private",
+            &["--strategy-kind", "canary", "--private-subnets"],
+        ),
+        (
+            "ecs-canary-https-public-hooks",
+            &[
+                "--strategy-kind",
+                "canary",
+                "--certificate-arn",
+                CERTIFICATE,
+                "--lifecycle-hook",
+                HOOK,
+            ],
+        ),
+        (
+            "ecs-linear-https-private",
+            &[
+                "--strategy-kind",
+                "linear",
+                "--certificate-arn",
+                CERTIFICATE,
+                "--private-subnets",
+                "--azs",
+                "2",
+            ],
+        ),
+        (
+            "ecs-linear-http-public-hooks",
+            &["--strategy-kind", "linear", "--lifecycle-hook", HOOK],
+        ),
+    ];
+    for (name, arguments) in matrix {
+        let folder = artifacts("hcl").join(name);
+        let _ = fs::remove_dir_all(&folder);
+        let result = run(bgtool()
+            .args(["emit-hcl", "--strategy", "ecs-native"])
+            .args(arguments)
+            .arg("--out-dir")
+            .arg(&folder));
+        assert_eq!(result.code, 0, "{name}: {}", result.stderr);
+    }
+}
+
+#[test]
+fn ecs_native_mistakes_are_refused_before_anything_is_written() {
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &[
+                "--strategy",
+                "ecs-native",
+                "--lifecycle-hook",
+                "AFTER_TRAFFIC=arn:aws:lambda:us-east-1:123456789012:function:x",
+            ],
+            "`AFTER_TRAFFIC` is not an ECS deployment stage; use one of RECONCILE_SERVICE",
+        ),
+        (
+            &[
+                "--strategy",
+                "ecs-native",
+                "--lifecycle-hook",
+                "PRE_SCALE_UP=smoke-test",
+            ],
+            "`smoke-test` is not a Lambda function ARN",
+        ),
+        (
+            &[
+                "--strategy",
+                "ecs-native",
+                "--lifecycle-hook",
+                "PRE_SCALE_UP=arn:aws:sqs:us-east-1:123456789012:queue",
+            ],
+            "is not a Lambda function ARN",
+        ),
+        (
+            &[
+                "--strategy",
+                "ecs-native",
+                "--lifecycle-hook",
+                "PRE_SCALE_UP",
+            ],
+            "expected STAGE=FUNCTION_ARN",
+        ),
+        (
+            &[
+                "--strategy",
+                "ecs-native",
+                "--deployment-config",
+                "AllAtOnce",
+            ],
+            "`--deployment-config` names a CodeDeploy configuration",
+        ),
+        (
+            &["--strategy", "ecs-native", "--canary-percent", "5"],
+            "`--canary-percent` does not apply to `--strategy-kind blue-green`",
+        ),
+        (
+            &[
+                "--strategy",
+                "ecs-native",
+                "--strategy-kind",
+                "canary",
+                "--canary-percent",
+                "0",
+            ],
+            "ECS accepts 0.1 to 100 percent",
+        ),
+        (
+            &["--strategy", "ecs-native", "--bake-time", "1441"],
+            "ECS accepts 0 to 1440 minutes",
+        ),
+        (
+            &["--strategy-kind", "linear"],
+            "`--strategy-kind` applies to `--strategy ecs-native` only",
+        ),
+    ];
+    let parent = tempfile::tempdir().unwrap();
+    let folder = parent.path().join("stack");
+    for (arguments, expected) in cases {
+        let result = run(bgtool()
+            .arg("emit-hcl")
+            .args(arguments)
+            .arg("--out-dir")
+            .arg(&folder));
+        assert_eq!(result.code, 2, "{arguments:?}: {}", result.stderr);
+        assert_eq!(result.stdout, "");
+        assert!(
+            result.stderr.contains(expected),
+            "{arguments:?}: {}",
+            result.stderr
+        );
+        assert!(!folder.exists(), "{arguments:?}: nothing is written");
+    }
+}
+
 #[test]
 fn bad_values_are_refused_before_anything_is_written() {
     let cases: [(&[&str], &str); 14] = [
