@@ -14,7 +14,7 @@ Exit status:
 /// Build-stage artifacts for Amazon ECS blue/green deployments: taskdef.json, appspec.yaml,
 /// imageDetail.json.
 #[derive(Debug, Parser)]
-#[command(name = "bgtool", version, after_help = EXIT_STATUS_HELP)]
+#[command(name = "bgtool", version = env!("BGTOOL_LONG_VERSION"), after_help = EXIT_STATUS_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -62,6 +62,16 @@ pub enum Command {
     /// Validate existing appspec and taskdef files; exit 1 on any problem.
     #[command(after_help = EXIT_STATUS_HELP)]
     Check(CheckArgs),
+
+    /// Print a shell completion script, e.g. `bgtool completions bash > /etc/bash_completion.d/bgtool`.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page (roff), e.g. `bgtool man > /usr/local/share/man/man1/bgtool.1`.
+    Man,
 }
 
 #[derive(Debug, Args)]

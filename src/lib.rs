@@ -41,5 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::EmitHcl(args) => commands::emit_hcl::run(&EmitHclSettings::resolve(args)?),
         Command::Check(args) => commands::check::run(&CheckSettings::resolve(args)),
+        Command::Completions { shell } => commands::completions::run(shell),
+        Command::Man => commands::completions::man(),
     }
 }

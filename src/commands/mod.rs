@@ -1,6 +1,7 @@
 //! One module per subcommand, each with a single `run` taking already-checked settings.
 
 pub mod check;
+pub mod completions;
 pub mod emit_hcl;
 pub mod image_definitions;
 pub mod image_detail;
