@@ -593,9 +593,17 @@ fn unknown_key_message(key: &str, allowed: &[&str]) -> String {
     }
 }
 
-/// The allowed key nearest to `key`, when it is near enough to be a likely typo.
+/// The allowed key nearest to `key`, when it is near enough to be a likely typo: a few edits
+/// away, or a shortening of it (`TaskDef` for `TaskDefinition`).
 fn closest<'a>(key: &str, allowed: &[&'a str]) -> Option<&'a str> {
     let lower = key.to_ascii_lowercase();
+    let shortened = allowed.iter().find(|candidate| {
+        let candidate = candidate.to_ascii_lowercase();
+        lower.len() >= 4 && (candidate.starts_with(&lower) || lower.starts_with(&candidate))
+    });
+    if let Some(candidate) = shortened {
+        return Some(candidate);
+    }
     allowed
         .iter()
         .map(|candidate| {
@@ -867,6 +875,11 @@ Hooks:
             Some("SecurityGroups")
         );
         assert_eq!(closest("files", TOP_KEYS), None);
+        assert_eq!(closest("TaskDef", PROPERTIES_KEYS), Some("TaskDefinition"));
+        assert_eq!(
+            closest("LoadBalancerInfos", PROPERTIES_KEYS),
+            Some("LoadBalancerInfo")
+        );
         assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

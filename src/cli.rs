@@ -244,9 +244,15 @@ pub struct CheckArgs {
     pub appspec: Option<PathBuf>,
 
     /// A taskdef.json to validate as RegisterTaskDefinition input (and, with --appspec, to
-    /// cross-check the container and port against).
+    /// cross-check the container and port against). Also lints it: plaintext secrets, `valueFrom`
+    /// in `environment`, no essential container, Fargate sizes Fargate does not offer, untagged or
+    /// `latest` images, containers without logs, duplicate names, awsvpc host ports.
     #[arg(long, value_name = "FILE")]
     pub taskdef: Option<PathBuf>,
+
+    /// Treat lint findings as errors (exit 1) instead of warnings.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]
@@ -417,6 +423,10 @@ pub struct AwsArgs {
     /// AWS_MAX_ATTEMPTS and AWS_RETRY_MODE).
     #[arg(long, value_name = "SECONDS", default_value = "60")]
     pub timeout: String,
+
+    /// Report every attempt of every AWS call on standard error (retries included).
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::cli::{
     RenderAppspecArgs, StrategyArg, StrategyKindArg, TaskdefArgs,
 };
 use crate::error::UsageError;
+use crate::fargate;
 use crate::hcl::{
     DeploymentKind, EcsNative, LIFECYCLE_STAGES, LifecycleHook, StackOptions, Strategy,
 };
@@ -65,6 +66,7 @@ pub struct AwsSettings {
     pub profile: Option<String>,
     pub connect_timeout: Duration,
     pub timeout: Duration,
+    pub verbose: bool,
 }
 
 /// Where `taskdef` reads the task definition from.
@@ -175,6 +177,7 @@ pub struct RenderAppspecSettings {
 pub struct CheckSettings {
     pub appspec: Option<Input>,
     pub taskdef: Option<Input>,
+    pub strict: bool,
 }
 
 impl RenderAppspecSettings {
@@ -282,6 +285,7 @@ impl CheckSettings {
         Self {
             appspec: args.appspec.map(Input::from_path),
             taskdef: args.taskdef.map(Input::from_path),
+            strict: args.strict,
         }
     }
 }
@@ -392,17 +396,6 @@ pub const DEPLOYMENT_CONFIGS: [&str; 5] = [
     "Linear10PercentEvery3Minutes",
     "Canary10Percent5Minutes",
     "Canary10Percent15Minutes",
-];
-
-/// The memory sizes (MiB) Fargate offers for each CPU size: (cpu, smallest, largest, step).
-const FARGATE_SIZES: [(u32, u32, u32, u32); 7] = [
-    (256, 512, 2048, 512),
-    (512, 1024, 4096, 1024),
-    (1024, 2048, 8192, 1024),
-    (2048, 4096, 16384, 1024),
-    (4096, 8192, 30720, 1024),
-    (8192, 16384, 61440, 4096),
-    (16384, 32768, 122_880, 8192),
 ];
 
 impl EmitHclSettings {
@@ -683,18 +676,8 @@ fn check_certificate_arn(arn: &str, region: &str) -> Result<(), UsageError> {
 }
 
 fn check_fargate_size(cpu: u32, memory: u32) -> Result<(), UsageError> {
-    let Some(&(_, smallest, largest, step)) = FARGATE_SIZES.iter().find(|(size, ..)| *size == cpu)
-    else {
-        return Err(UsageError::new(format!(
-            "`--cpu {cpu}`: Fargate offers 256, 512, 1024, 2048, 4096, 8192 or 16384 CPU units"
-        )));
-    };
-    if memory < smallest || memory > largest || !(memory - smallest).is_multiple_of(step) {
-        return Err(UsageError::new(format!(
-            "`--memory {memory}`: with `--cpu {cpu}` Fargate offers {smallest} to {largest} MiB in steps of {step}"
-        )));
-    }
-    Ok(())
+    fargate::check_size(cpu, memory)
+        .map_err(|problem| UsageError::new(format!("`--cpu {cpu} --memory {memory}`: {problem}")))
 }
 
 fn check_health_check_path(path: &str) -> Result<(), UsageError> {
@@ -832,6 +815,7 @@ impl AwsSettings {
             profile: args.profile,
             connect_timeout: parse_seconds("--connect-timeout", &args.connect_timeout)?,
             timeout: parse_seconds("--timeout", &args.timeout)?,
+            verbose: args.verbose,
         })
     }
 }
@@ -1084,17 +1068,6 @@ mod tests {
         ] {
             assert!(check_stack_name(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn fargate_sizes_are_the_ones_fargate_offers() {
-        assert!(check_fargate_size(256, 512).is_ok());
-        assert!(check_fargate_size(256, 2048).is_ok());
-        assert!(check_fargate_size(1024, 3072).is_ok());
-        assert!(check_fargate_size(16384, 122_880).is_ok());
-        assert!(check_fargate_size(256, 4096).is_err());
-        assert!(check_fargate_size(512, 1536).is_err());
-        assert!(check_fargate_size(300, 512).is_err());
     }
 
     #[test]

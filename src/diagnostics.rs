@@ -24,6 +24,13 @@ pub fn warn(message: &str) {
     );
 }
 
+/// Prints `bgtool: warning: …` and a `hint:` line.
+pub fn warn_with_hint(message: &str, hint: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "bgtool: warning: {}", one_line(message));
+    let _ = writeln!(stderr, "  hint: {}", one_line(hint));
+}
+
 /// Prints `bgtool: note: …`: what bgtool chose on the user's behalf.
 pub fn note(message: &str) {
     let _ = writeln!(

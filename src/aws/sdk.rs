@@ -1,13 +1,16 @@
 //! The real [`Ecs`]: aws-sdk-ecs with the default credential chain, timeouts, standard retries,
 //! and an interceptor that keeps each response body exactly as ECS sent it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
-use aws_sdk_ecs::config::interceptors::AfterDeserializationInterceptorContextRef;
+use aws_sdk_ecs::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_sdk_ecs::config::{ConfigBag, Intercept, Region, RuntimeComponents};
 use aws_sdk_ecs::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_ecs::types::TaskDefinitionField;
@@ -26,6 +29,7 @@ pub struct SdkEcs {
     region: String,
     endpoint: String,
     timeout: Duration,
+    verbose: bool,
 }
 
 impl SdkEcs {
@@ -66,6 +70,7 @@ impl SdkEcs {
             region,
             endpoint,
             timeout: settings.timeout,
+            verbose: settings.verbose,
         })
     }
 
@@ -236,6 +241,53 @@ impl Call {
     }
 }
 
+/// With `--verbose`, reports the outcome of each attempt of one call, so retries are visible.
+#[derive(Debug)]
+struct AttemptLog {
+    action: &'static str,
+    attempts: AtomicUsize,
+}
+
+impl AttemptLog {
+    fn new(action: &'static str) -> Self {
+        Self {
+            action,
+            attempts: AtomicUsize::new(0),
+        }
+    }
+}
+
+impl Intercept for AttemptLog {
+    fn name(&self) -> &'static str {
+        "AttemptLog"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let attempt = self.attempts.fetch_add(1, Ordering::Relaxed) + 1;
+        let outcome = match context.response() {
+            Some(response) => {
+                let error_type = response
+                    .headers()
+                    .get("x-amzn-errortype")
+                    .map(|kind| format!(" {}", kind.split(':').next().unwrap_or(kind)))
+                    .unwrap_or_default();
+                format!("HTTP {}{error_type}", response.status().as_u16())
+            }
+            None => match context.output_or_error() {
+                Some(Err(error)) => format!("no response: {}", DisplayErrorContext(error)),
+                _ => "no response".to_owned(),
+            },
+        };
+        crate::diagnostics::note(&format!("{} attempt {attempt}: {outcome}", self.action));
+        Ok(())
+    }
+}
+
 /// Keeps the body of the last response the SDK deserialized.
 #[derive(Debug, Clone, Default)]
 struct BodyCapture {
@@ -303,12 +355,17 @@ impl Ecs for SdkEcs {
             },
         };
         let capture = BodyCapture::default();
-        self.client
+        let mut request = self
+            .client
             .describe_task_definition()
             .task_definition(reference)
             .include(TaskDefinitionField::Tags)
             .customize()
-            .interceptor(capture.clone())
+            .interceptor(capture.clone());
+        if self.verbose {
+            request = request.interceptor(AttemptLog::new(call.action));
+        }
+        request
             .send()
             .await
             .map_err(|error| self.explain(&error, &call))?;
@@ -324,12 +381,17 @@ impl Ecs for SdkEcs {
             },
         };
         let capture = BodyCapture::default();
-        self.client
+        let mut request = self
+            .client
             .describe_services()
             .cluster(cluster)
             .services(service)
             .customize()
-            .interceptor(capture.clone())
+            .interceptor(capture.clone());
+        if self.verbose {
+            request = request.interceptor(AttemptLog::new(call.action));
+        }
+        request
             .send()
             .await
             .map_err(|error| self.explain(&error, &call))?;

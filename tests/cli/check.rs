@@ -13,9 +13,10 @@ fn valid_files_pass() {
     assert_eq!(both.stdout.lines().count(), 2, "{}", both.stdout);
     assert!(
         both.stdout.lines().all(|line| line.ends_with(": ok")),
-        "{}",
+        "a lint-clean task definition has no warnings: {}",
         both.stdout
     );
+    assert_eq!(both.stderr, "");
 
     let json = run(bgtool()
         .args(["check", "--appspec"])
@@ -81,4 +82,59 @@ fn a_mismatch_between_appspec_and_taskdef_fails() {
 fn nothing_to_check_is_a_usage_error() {
     let run = run(bgtool().arg("check"));
     assert_eq!(run.code, 2);
+}
+
+#[test]
+fn lints_are_warnings_unless_strict() {
+    let folder = tempfile::tempdir().unwrap();
+    let taskdef = folder.path().join("taskdef.json");
+    std::fs::write(
+        &taskdef,
+        r#"{
+  "family": "web",
+  "networkMode": "awsvpc",
+  "requiresCompatibilities": ["FARGATE"],
+  "cpu": "256",
+  "memory": "4096",
+  "containerDefinitions": [
+    {
+      "name": "app",
+      "image": "repo/app:latest",
+      "essential": false,
+      "portMappings": [{"containerPort": 8080, "hostPort": 80}],
+      "environment": [
+        {"name": "DB_PASSWORD", "value": "hunter2"},
+        {"name": "API_TOKEN", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/token"}
+      ]
+    },
+    {"name": "app", "image": "repo/sidecar", "essential": false, "logConfiguration": {"logDriver": "awslogs"}}
+  ]
+}
+"#,
+    )
+    .unwrap();
+    let lenient = run(bgtool()
+        .args(["check", "--taskdef"])
+        .arg(&taskdef)
+        .current_dir(folder.path()));
+    assert_eq!(lenient.code, 0, "{}", lenient.stderr);
+    assert!(
+        lenient.stdout.ends_with(": ok (9 warnings)\n"),
+        "{}",
+        lenient.stdout
+    );
+    let stderr = lenient
+        .stderr
+        .replace(&folder.path().display().to_string(), "TMP");
+    insta::assert_snapshot!("lint_warnings", stderr);
+
+    let strict = run(bgtool()
+        .args(["check", "--strict", "--taskdef"])
+        .arg(&taskdef));
+    assert_failed(&strict, 1);
+    assert!(
+        strict.stderr.contains("has 9 lint findings (`--strict`)"),
+        "{}",
+        strict.stderr
+    );
 }

@@ -556,7 +556,7 @@ fn bad_values_are_refused_before_anything_is_written() {
         ),
         (
             &["--cpu", "256", "--memory", "4096"],
-            "with `--cpu 256` Fargate offers 512 to 2048 MiB",
+            "with 256 CPU units Fargate offers 512 to 2048 MiB",
         ),
         (&["--container-port", "0"], "a port is 1 to 65535"),
         (

@@ -4,8 +4,10 @@
 mod aws;
 mod check;
 mod emit_hcl;
+mod faults;
 mod harness;
 mod help;
+mod hostile;
 mod image_detail;
 mod reference_files;
 mod render_appspec;
