@@ -867,6 +867,34 @@ Hooks:
         );
     }
 
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::validate;
+
+        proptest! {
+            #[test]
+            fn any_yaml_validates_or_reports_without_panicking(text in "[a-zA-Z0-9 :\\-\\[\\]{},.\n]{0,300}") {
+                if let Ok(document) = serde_norway::from_str::<serde_norway::Value>(&text) {
+                    let validation = validate(&document);
+                    prop_assert!(validation.is_valid() == validation.problems.is_empty());
+                }
+            }
+
+            #[test]
+            fn valid_documents_always_name_their_target(port in 1_u16.., name in "[a-z][a-z0-9_-]{0,20}") {
+                let text = format!(
+                    "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: \"{name}\"\n          ContainerPort: {port}\n"
+                );
+                let validation = validate(&serde_norway::from_str(&text).unwrap());
+                prop_assert!(validation.is_valid(), "{:?}", validation.problems);
+                let target = validation.target.unwrap();
+                prop_assert_eq!(target.container_name, name);
+                prop_assert_eq!(target.container_port, u64::from(port));
+            }
+        }
+    }
+
     #[test]
     fn typos_find_their_key_and_nonsense_does_not() {
         assert_eq!(closest("Subnet", AWSVPC_KEYS), Some("Subnets"));

@@ -340,6 +340,78 @@ mod tests {
         assert_eq!(ours, reference);
     }
 
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::substitute;
+
+        #[derive(Debug, Clone)]
+        enum Piece {
+            Text(String),
+            Braced(usize),
+            Plain(usize),
+            Escaped,
+        }
+
+        const NAMES: [&str; 3] = ["ALPHA", "BETA_2", "_GAMMA"];
+        const VALUES: [&str; 3] = ["subnet-1", "", "${not} $expanded"];
+
+        fn piece() -> impl Strategy<Value = Piece> {
+            prop_oneof![
+                "[a-z0-9 :#\\n{}-]{0,12}".prop_map(Piece::Text),
+                (0..NAMES.len()).prop_map(Piece::Braced),
+                (0..NAMES.len()).prop_map(Piece::Plain),
+                Just(Piece::Escaped),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn text_without_dollars_is_unchanged(text in "[^$]{0,200}") {
+                prop_assert_eq!(substitute(&text, |_| None).unwrap(), text);
+            }
+
+            #[test]
+            fn templates_render_as_the_model_says(pieces in prop::collection::vec(piece(), 0..20)) {
+                let mut template = String::new();
+                let mut expected = String::new();
+                for piece in &pieces {
+                    match piece {
+                        Piece::Text(text) => {
+                            template.push_str(text);
+                            expected.push_str(text);
+                        }
+                        Piece::Braced(index) => {
+                            template.push_str("${");
+                            template.push_str(NAMES[*index]);
+                            template.push('}');
+                            expected.push_str(VALUES[*index]);
+                        }
+                        Piece::Plain(index) => {
+                            // A plain reference ends at the first non-name character: add one.
+                            template.push('$');
+                            template.push_str(NAMES[*index]);
+                            template.push('.');
+                            expected.push_str(VALUES[*index]);
+                            expected.push('.');
+                        }
+                        Piece::Escaped => {
+                            template.push_str("$$");
+                            expected.push('$');
+                        }
+                    }
+                }
+                let lookup = |name: &str| NAMES.iter().position(|known| *known == name).map(|index| VALUES[index].to_owned());
+                prop_assert_eq!(substitute(&template, lookup).unwrap(), expected);
+            }
+
+            #[test]
+            fn any_text_substitutes_or_errors_without_panicking(text in "\\PC{0,300}") {
+                let _ = substitute(&text, |name| (name.len() % 2 == 0).then(|| name.to_owned()));
+            }
+        }
+    }
+
     #[test]
     fn env_files_are_read_line_by_line() {
         let pairs =

@@ -494,6 +494,87 @@ mod tests {
         assert_eq!(document, two_containers(), "nothing is changed on error");
     }
 
+    mod properties {
+        use proptest::prelude::*;
+        use serde_json::{Map, Value, json};
+
+        use super::super::{READ_ONLY_KEYS, registerable};
+
+        /// Any JSON value, a few levels deep.
+        fn json_value() -> impl Strategy<Value = Value> {
+            let leaf = prop_oneof![
+                Just(Value::Null),
+                any::<bool>().prop_map(Value::Bool),
+                any::<i64>().prop_map(|number| json!(number)),
+                "[a-z$ {}]{0,8}".prop_map(Value::String),
+            ];
+            leaf.prop_recursive(4, 48, 5, |inner| {
+                prop_oneof![
+                    prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                    prop::collection::vec(("[a-zA-Z]{1,8}", inner), 0..5)
+                        .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+                ]
+            })
+        }
+
+        /// The reference model of the null rule, written separately from the code under test.
+        fn without_nulls(value: &Value) -> Value {
+            match value {
+                Value::Object(object) => Value::Object(
+                    object
+                        .iter()
+                        .filter(|(_, inner)| !inner.is_null())
+                        .map(|(key, inner)| (key.clone(), without_nulls(inner)))
+                        .collect(),
+                ),
+                Value::Array(items) => Value::Array(items.iter().map(without_nulls).collect()),
+                other => other.clone(),
+            }
+        }
+
+        fn top_level_key() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::sample::select(READ_ONLY_KEYS.to_vec()).prop_map(str::to_owned),
+                "[a-z][a-zA-Z]{0,10}",
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn read_only_keys_go_and_everything_else_stays(
+                extra in prop::collection::vec((top_level_key(), json_value()), 0..12),
+                wrapped in any::<bool>(),
+            ) {
+                let mut document = Map::new();
+                document.insert("containerDefinitions".to_owned(), json!([{"name": "app"}]));
+                for (key, value) in extra {
+                    document.insert(key, value);
+                }
+                let input = if wrapped {
+                    json!({"taskDefinition": Value::Object(document.clone())})
+                } else {
+                    Value::Object(document.clone())
+                };
+                let output = registerable(input).unwrap();
+                for key in READ_ONLY_KEYS {
+                    prop_assert!(!output.contains_key(key));
+                }
+                let expected: Vec<(&String, Value)> = document
+                    .iter()
+                    .filter(|(key, value)| !READ_ONLY_KEYS.contains(&key.as_str()) && !value.is_null())
+                    .map(|(key, value)| (key, without_nulls(value)))
+                    .collect();
+                let actual: Vec<(&String, Value)> = output.iter().map(|(key, value)| (key, value.clone())).collect();
+                prop_assert_eq!(actual, expected);
+            }
+
+            #[test]
+            fn any_json_either_transforms_or_errors_without_panicking(value in json_value()) {
+                let _ = registerable(value);
+            }
+        }
+    }
+
     #[test]
     fn a_bare_image_needs_exactly_one_container() {
         let bare = [ImageEdit {
