@@ -285,3 +285,31 @@ fn an_input_file_needs_no_aws_at_all() {
     ]));
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+#[test]
+fn a_named_profile_supplies_region_and_credentials() {
+    let folder = tempfile::tempdir().unwrap();
+    let config = folder.path().join("config");
+    let credentials = folder.path().join("credentials");
+    fs::write(&config, "[profile deploy]\nregion = us-east-1\n").unwrap();
+    fs::write(
+        &credentials,
+        "[deploy]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let result = run(bgtool_on_moto()
+        .env_remove("AWS_REGION")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_CONFIG_FILE", &config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+        .args([
+            "taskdef",
+            "--task-definition",
+            "single",
+            "--profile",
+            "deploy",
+        ]));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(images(&result.stdout), ["public.ecr.aws/nginx/nginx:1.27"]);
+}
