@@ -72,9 +72,17 @@ pub struct AwsSettings {
 /// Where `taskdef` reads the task definition from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TaskdefSource {
+    /// Ask ECS.
+    Live(LiveTaskdef),
+    /// A saved DescribeTaskDefinition output; no network.
+    Saved(Input),
+}
+
+/// The task definitions bgtool asks ECS for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveTaskdef {
     Describe { reference: String },
     Service { cluster: String, service: String },
-    Saved(Input),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -761,12 +769,12 @@ impl TaskdefSettings {
         let source = match (args.task_definition, args.service, args.cluster, args.input) {
             (Some(reference), None, None, None) => {
                 non_empty("--task-definition", &reference)?;
-                TaskdefSource::Describe { reference }
+                TaskdefSource::Live(LiveTaskdef::Describe { reference })
             }
             (None, Some(service), Some(cluster), None) => {
                 non_empty("--service", &service)?;
                 non_empty("--cluster", &cluster)?;
-                TaskdefSource::Service { cluster, service }
+                TaskdefSource::Live(LiveTaskdef::Service { cluster, service })
             }
             (None, None, None, Some(path)) => TaskdefSource::Saved(Input::from_path(path)),
             // clap's argument group and `requires` rules make every other combination unreachable.

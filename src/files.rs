@@ -137,11 +137,13 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
     // tempfile creates files readable by the owner only; an artifact should have the usual mode,
     // or keep the mode of the file it replaces.
     let permissions = match fs::metadata(path) {
-        Ok(existing) => existing.permissions(),
+        Ok(existing) => Some(existing.permissions()),
         Err(_) => default_permissions(),
     };
-    fs::set_permissions(temporary.path(), permissions)
-        .with_context(|| format!("cannot set permissions on `{}`", path.display()))?;
+    if let Some(permissions) = permissions {
+        fs::set_permissions(temporary.path(), permissions)
+            .with_context(|| format!("cannot set permissions on `{}`", path.display()))?;
+    }
     temporary
         .persist(path)
         .map_err(|error| error.error)
@@ -150,17 +152,19 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
 }
 
 #[cfg(unix)]
-fn default_permissions() -> fs::Permissions {
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "the same signature as the other platforms', where there is no mode to set"
+)]
+fn default_permissions() -> Option<fs::Permissions> {
     use std::os::unix::fs::PermissionsExt;
-    fs::Permissions::from_mode(0o644)
+    Some(fs::Permissions::from_mode(0o644))
 }
 
+/// Elsewhere the temporary file's own permissions are the platform's usual ones.
 #[cfg(not(unix))]
-fn default_permissions() -> fs::Permissions {
-    tempfile::tempfile()
-        .and_then(|file| file.metadata())
-        .map(|metadata| metadata.permissions())
-        .expect("a temporary file can be created")
+fn default_permissions() -> Option<fs::Permissions> {
+    None
 }
 
 #[cfg(test)]

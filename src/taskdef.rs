@@ -267,8 +267,9 @@ pub fn apply_images(
         };
         resolved.push((index, edit.value.text()));
     }
+    // container_names has checked this already; the error keeps the function panic-free anyway.
     let Some(Value::Array(containers)) = document.get_mut("containerDefinitions") else {
-        unreachable!("container_names checked that containerDefinitions is a list");
+        return Err(TaskdefError::NoTaskDefinition);
     };
     Ok(resolved
         .into_iter()

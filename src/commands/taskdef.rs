@@ -4,7 +4,7 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use crate::aws::{self, Ecs};
-use crate::config::{TaskdefSettings, TaskdefSource};
+use crate::config::{LiveTaskdef, TaskdefSettings, TaskdefSource};
 use crate::diagnostics::note;
 use crate::files::{json_text, parse_json, read_input, write_output};
 use crate::service::current_task_definition;
@@ -21,7 +21,9 @@ pub fn run(settings: &TaskdefSettings) -> Result<()> {
             let bytes = read_input(input)?;
             (parse_json(&bytes, input)?, input.describe())
         }
-        source => aws::with_ecs(&settings.aws, async |ecs| fetch(ecs, source).await)?,
+        TaskdefSource::Live(live) => {
+            aws::with_ecs(&settings.aws, async |ecs| fetch(ecs, live).await)?
+        }
     };
     let mut document = registerable(described).with_context(|| origin.clone())?;
     let applied =
@@ -39,16 +41,15 @@ pub fn run(settings: &TaskdefSettings) -> Result<()> {
 }
 
 /// The DescribeTaskDefinition response, and how messages name where it came from.
-async fn fetch(ecs: &impl Ecs, source: &TaskdefSource) -> Result<(Value, String)> {
+async fn fetch(ecs: &impl Ecs, source: &LiveTaskdef) -> Result<(Value, String)> {
     let reference = match source {
-        TaskdefSource::Describe { reference } => reference.clone(),
-        TaskdefSource::Service { cluster, service } => {
+        LiveTaskdef::Describe { reference } => reference.clone(),
+        LiveTaskdef::Service { cluster, service } => {
             let description = ecs.describe_service(cluster, service).await?;
             let current = current_task_definition(&description)?;
             note(&current.reason);
             current.arn
         }
-        TaskdefSource::Saved(_) => unreachable!("saved task definitions are read without AWS"),
     };
     let described = ecs.describe_task_definition(&reference).await?;
     Ok((described, format!("task definition `{reference}` from ECS")))
