@@ -55,7 +55,8 @@ fn list(unset: &[UnsetVariable]) -> String {
         .join(", ")
 }
 
-enum Default<'a> {
+/// What a reference with a default (`${VAR-text}`, `${VAR:-text}`) falls back to.
+enum Fallback<'a> {
     None,
     /// `${VAR-default}`: used when VAR is unset.
     IfUnset(&'a str),
@@ -111,24 +112,24 @@ pub fn substitute(
                 return Err(malformed());
             }
             let (name, operator) = inner.split_at(name_length);
-            let default = if operator.is_empty() {
-                Default::None
+            let fallback = if operator.is_empty() {
+                Fallback::None
             } else if let Some(text) = operator.strip_prefix(":-") {
-                Default::IfUnsetOrEmpty(text)
+                Fallback::IfUnsetOrEmpty(text)
             } else if let Some(text) = operator.strip_prefix('-') {
-                Default::IfUnset(text)
+                Fallback::IfUnset(text)
             } else {
                 return Err(malformed());
             };
-            match (lookup(name), default) {
-                (Some(value), Default::IfUnsetOrEmpty(text)) if value.is_empty() => {
+            match (lookup(name), fallback) {
+                (Some(value), Fallback::IfUnsetOrEmpty(text)) if value.is_empty() => {
                     output.push_str(text);
                 }
                 (Some(value), _) => output.push_str(&value),
-                (None, Default::IfUnset(text) | Default::IfUnsetOrEmpty(text)) => {
+                (None, Fallback::IfUnset(text) | Fallback::IfUnsetOrEmpty(text)) => {
                     output.push_str(text);
                 }
-                (None, Default::None) => note_unset(&mut unset, name, line),
+                (None, Fallback::None) => note_unset(&mut unset, name, line),
             }
             rest = &braced[close + 1..];
         } else {

@@ -44,11 +44,10 @@ pub fn fixture(relative: &str) -> PathBuf {
     repository().join("tests/fixtures").join(relative)
 }
 
-/// A folder kept after the run: `.ci/run` checks every file the tests write here with the oracles.
+/// A folder kept after the run, `target/test-artifacts/KIND`: `.ci/run` checks every file the
+/// tests write there with the oracles. A fixed place, whatever the target triple or folder.
 pub fn artifacts(kind: &str) -> PathBuf {
-    let folder = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("artifacts")
-        .join(kind);
+    let folder = repository().join("target/test-artifacts").join(kind);
     fs::create_dir_all(&folder).expect("artifact folder can be created");
     folder
 }
