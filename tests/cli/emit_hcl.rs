@@ -513,23 +513,7 @@ fn ecs_native_mistakes_are_refused_before_anything_is_written() {
             "`--strategy-kind` applies to `--strategy ecs-native` only",
         ),
     ];
-    let parent = tempfile::tempdir().unwrap();
-    let folder = parent.path().join("stack");
-    for (arguments, expected) in cases {
-        let result = run(bgtool()
-            .arg("emit-hcl")
-            .args(arguments)
-            .arg("--out-dir")
-            .arg(&folder));
-        assert_eq!(result.code, 2, "{arguments:?}: {}", result.stderr);
-        assert_eq!(result.stdout, "");
-        assert!(
-            result.stderr.contains(expected),
-            "{arguments:?}: {}",
-            result.stderr
-        );
-        assert!(!folder.exists(), "{arguments:?}: nothing is written");
-    }
+    assert_refused(&cases);
 }
 
 #[test]
@@ -574,12 +558,18 @@ fn bad_values_are_refused_before_anything_is_written() {
             "not an ECS deployment configuration; use one of AllAtOnce",
         ),
     ];
+    assert_refused(&cases);
+}
+
+/// Each `(arguments, message)` is a usage error (exit 2) naming the problem, with nothing written:
+/// no module folder, and nothing on standard output.
+fn assert_refused(cases: &[(&[&str], &str)]) {
     let parent = tempfile::tempdir().unwrap();
     let folder = parent.path().join("stack");
     for (arguments, expected) in cases {
         let result = run(bgtool()
             .arg("emit-hcl")
-            .args(arguments)
+            .args(*arguments)
             .arg("--out-dir")
             .arg(&folder));
         assert_eq!(result.code, 2, "{arguments:?}: {}", result.stderr);
@@ -589,11 +579,8 @@ fn bad_values_are_refused_before_anything_is_written() {
             "{arguments:?}: {}",
             result.stderr
         );
-        assert!(
-            !Path::new(&folder).exists(),
-            "{arguments:?}: nothing is written"
-        );
-        let to_stdout = run(bgtool().arg("emit-hcl").args(arguments));
+        assert!(!folder.exists(), "{arguments:?}: nothing is written");
+        let to_stdout = run(bgtool().arg("emit-hcl").args(*arguments));
         assert_eq!(to_stdout.code, 2);
         assert_eq!(to_stdout.stdout, "", "{arguments:?}: stdout stays empty");
     }
