@@ -71,12 +71,12 @@ pub struct NetworkConfiguration {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
+/// All three settings or none: the AppSpec reference says "All or none of the settings under
+/// NetworkConfiguration must be specified", and CodeDeploy fails the deployment otherwise.
 pub struct AwsvpcConfiguration {
     pub subnets: Vec<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub security_groups: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub assign_public_ip: Option<String>,
+    pub assign_public_ip: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -420,11 +420,20 @@ fn validate_network(checker: &mut Checker, network: &Value) {
     let Some(awsvpc) = checker.mapping(&path, awsvpc, AWSVPC_KEYS) else {
         return;
     };
-    if let Some(subnets) = checker.required(&path, awsvpc, "Subnets") {
+    // All or none (AppSpec reference); a missing one is how an unset build variable usually shows.
+    for key in AWSVPC_KEYS {
+        if !awsvpc.contains_key(key) {
+            checker.problem(
+                &join(&path, key),
+                "is required: the AppSpec takes all of Subnets, SecurityGroups and AssignPublicIp, or no NetworkConfiguration at all",
+            );
+        }
+    }
+    if let Some(subnets) = awsvpc.get("Subnets") {
         checker.string_list(&join(&path, "Subnets"), subnets, true);
     }
     if let Some(groups) = awsvpc.get("SecurityGroups") {
-        checker.string_list(&join(&path, "SecurityGroups"), groups, false);
+        checker.string_list(&join(&path, "SecurityGroups"), groups, true);
     }
     if let Some(assign) = awsvpc.get("AssignPublicIp") {
         match assign.as_str() {
@@ -763,6 +772,18 @@ Hooks:
             (
                 VALID.replace("Subnets: [subnet-1, subnet-2]", "Subnets: []"),
                 "`Resources[0].TargetService.Properties.NetworkConfiguration.AwsvpcConfiguration.Subnets`: is empty",
+            ),
+            (
+                VALID.replace("            AssignPublicIp: DISABLED\n", ""),
+                "`Resources[0].TargetService.Properties.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIp`: is required: the AppSpec takes all of Subnets, SecurityGroups and AssignPublicIp",
+            ),
+            (
+                VALID.replace("            SecurityGroups: [sg-1]\n", ""),
+                "`Resources[0].TargetService.Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups`: is required",
+            ),
+            (
+                VALID.replace("SecurityGroups: [sg-1]", "SecurityGroups: []"),
+                "`Resources[0].TargetService.Properties.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups`: is empty",
             ),
             (
                 VALID.replace("AssignPublicIp: DISABLED", "AssignPublicIp: \"yes\""),

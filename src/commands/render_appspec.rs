@@ -132,27 +132,49 @@ fn generate(flags: &GeneratedAppspec, service: Option<&Placement>) -> Result<App
             .map(|network| network.subnets.clone())
             .filter(|subnets| !subnets.is_empty())
     });
-    let network_configuration = match subnets {
-        Some(subnets) => Some(NetworkConfiguration {
-            awsvpc_configuration: AwsvpcConfiguration {
-                subnets,
-                security_groups: flags
-                    .security_groups
-                    .clone()
-                    .or_else(|| service_network.map(|network| network.security_groups.clone()))
-                    .unwrap_or_default(),
-                assign_public_ip: flags.assign_public_ip.clone().or_else(|| {
-                    service_network.and_then(|network| network.assign_public_ip.clone())
-                }),
-            },
-        }),
-        None if flags.security_groups.is_some() || flags.assign_public_ip.is_some() => {
-            return Err(UsageError::new(
-                "`--security-groups` and `--assign-public-ip` need `--subnets`: an AwsvpcConfiguration must list its subnets",
+    let security_groups = flags
+        .security_groups
+        .clone()
+        .or_else(|| service_network.map(|network| network.security_groups.clone()))
+        .filter(|groups| !groups.is_empty());
+    let assign_public_ip = flags
+        .assign_public_ip
+        .clone()
+        .or_else(|| service_network.and_then(|network| network.assign_public_ip.clone()));
+    // The AppSpec reference: all or none of the AwsvpcConfiguration settings.
+    let network_configuration = match (subnets, security_groups, assign_public_ip) {
+        (Some(subnets), Some(security_groups), Some(assign_public_ip)) => {
+            Some(NetworkConfiguration {
+                awsvpc_configuration: AwsvpcConfiguration {
+                    subnets,
+                    security_groups,
+                    assign_public_ip,
+                },
+            })
+        }
+        (None, None, None) => None,
+        (subnets, security_groups, assign_public_ip) => {
+            let missing: Vec<&str> = [
+                ("--subnets", subnets.is_none()),
+                ("--security-groups", security_groups.is_none()),
+                ("--assign-public-ip", assign_public_ip.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(flag, is_missing)| is_missing.then_some(flag))
+            .collect();
+            return Err(UsageError::new(format!(
+                "the network configuration is incomplete: missing {}",
+                missing
+                    .iter()
+                    .map(|flag| format!("`{flag}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .with_hint(
+                "the AppSpec takes all of --subnets, --security-groups and --assign-public-ip, or none (CodeDeploy then keeps the service's own)",
             )
             .into());
         }
-        None => None,
     };
     let capacity_provider_strategy = if flags.capacity_providers.is_empty() {
         service

@@ -445,3 +445,54 @@ fn command_line_mistakes_exit_2() {
         assert_eq!(run.stdout, "");
     }
 }
+
+/// The AppSpec reference: "All or none of the settings under NetworkConfiguration must be
+/// specified". Subnets alone used to be written, and CodeDeploy failed the deployment later.
+#[test]
+fn a_partial_network_configuration_is_refused_naming_what_is_missing() {
+    let folder = tempfile::tempdir().unwrap();
+    let output = folder.path().join("appspec.yaml");
+    let run = run(bgtool()
+        .args([
+            "render-appspec",
+            "--container-name",
+            "web",
+            "--container-port",
+            "8080",
+            "--subnets",
+            "subnet-0a1b2c3d",
+            "-o",
+        ])
+        .arg(&output));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "the network configuration is incomplete: missing `--security-groups`, `--assign-public-ip`"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("hint: "), "{}", run.stderr);
+    assert!(!output.exists(), "nothing is written");
+
+    // A template that leaves SecurityGroups and AssignPublicIp out is refused by `check` too.
+    let template = folder.path().join("partial.yaml");
+    fs::write(
+        &template,
+        "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: web\n          ContainerPort: 8080\n        NetworkConfiguration:\n          AwsvpcConfiguration:\n            Subnets: [subnet-0a1b2c3d]\n",
+    )
+    .unwrap();
+    let checked = run_check(&template);
+    assert_eq!(checked.code, 1, "{}", checked.stderr);
+    assert!(
+        checked
+            .stderr
+            .contains("AwsvpcConfiguration.SecurityGroups`: is required"),
+        "{}",
+        checked.stderr
+    );
+}
+
+fn run_check(appspec: &std::path::Path) -> crate::harness::Run {
+    run(bgtool().args(["check", "--appspec"]).arg(appspec))
+}
