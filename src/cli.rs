@@ -362,9 +362,42 @@ pub struct EmitHclArgs {
     )]
     pub lifecycle_hook: Vec<String>,
 
-    /// Write a module directory (created if missing) instead of one file on standard output.
+    /// Write a module directory (created if missing) instead of one file on standard output. It
+    /// holds the build's bgtool too: this binary when it is a static Linux x86_64 release build,
+    /// or --bgtool-binary.
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+
+    /// The bgtool binary the pipeline's build runs, copied into the module directory as `bgtool`
+    /// and uploaded by Terraform: a static Linux x86_64 executable, such as the
+    /// bgtool-VERSION-x86_64-linux release file.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "out_dir",
+        conflicts_with = "bgtool_url",
+        help_heading = "The build's bgtool"
+    )]
+    pub bgtool_binary: Option<PathBuf>,
+
+    /// Instead of a binary in the module, the build downloads bgtool from this HTTPS URL (a
+    /// release you host) and checks it against --bgtool-sha256.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "bgtool_sha256",
+        help_heading = "The build's bgtool"
+    )]
+    pub bgtool_url: Option<String>,
+
+    /// SHA-256 of the binary at --bgtool-url, 64 hexadecimal digits.
+    #[arg(
+        long,
+        value_name = "HEX",
+        requires = "bgtool_url",
+        help_heading = "The build's bgtool"
+    )]
+    pub bgtool_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -84,6 +84,10 @@ pub struct StackOptions {
     pub health_check_path: String,
     pub github_repository: String,
     pub branch: String,
+    /// A release URL the build downloads bgtool from, and its SHA-256; empty for the binary in the
+    /// module directory.
+    pub bgtool_url: String,
+    pub bgtool_sha256: String,
 }
 
 /// The Terraform files, in the order they make the most sense to read, with their templates.
@@ -243,8 +247,11 @@ fn terraform_files(options: &StackOptions) -> Result<Vec<EmittedFile>, minijinja
         github_repository => &options.github_repository,
         branch => &options.branch,
         test_listener_port => options.test_listener_port(),
-        // ECS-native CANARY and LINEAR strategies arrived in hashicorp/aws 6.21.
-        provider_constraint => if ecs_native.is_some() { "~> 6.21" } else { "~> 6.0" },
+        // ECS-native CANARY and LINEAR strategies arrived in hashicorp/aws 6.21. The CodeDeploy
+        // stack runs on 5.100 too, where many teams still are.
+        provider_constraint => if ecs_native.is_some() { ">= 6.21, < 7.0" } else { ">= 5.100, < 7.0" },
+        bgtool_url => &options.bgtool_url,
+        bgtool_sha256 => &options.bgtool_sha256,
         task_subnets => if options.private_subnets { "private" } else { "public" },
         assign_public_ip => if options.private_subnets { "false" } else { "true" },
     };

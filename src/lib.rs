@@ -8,6 +8,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnostics;
+pub mod elf;
 pub mod error;
 pub mod exit_status;
 pub mod fargate;

@@ -4,7 +4,9 @@
 use std::fs;
 use std::path::Path;
 
-use crate::harness::{artifacts, bgtool, file_names, repository, run};
+use crate::harness::{
+    artifacts, bgtool, elf_fixture, file_names, repository, run, static_binary_fixture,
+};
 
 const CERTIFICATE: &str =
     "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
@@ -88,14 +90,20 @@ fn the_default_stack_parses_and_has_every_part() {
 fn a_module_directory_holds_the_conventional_split_and_the_build_files() {
     let folder = artifacts("hcl").join("module-default");
     let _ = fs::remove_dir_all(&folder);
-    let result = run(bgtool().args(["emit-hcl", "--out-dir"]).arg(&folder));
+    let result = run(bgtool()
+        .args(["emit-hcl", "--bgtool-binary"])
+        .arg(static_binary_fixture())
+        .arg("--out-dir")
+        .arg(&folder));
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert_eq!(result.stdout, "", "with --out-dir, stdout stays empty");
+    assert_eq!(result.stderr, "", "a clean run says nothing");
     assert_eq!(
         file_names(&folder),
         [
             "alb.tf",
             "appspec_template.yaml",
+            "bgtool",
             "buildspec.yml",
             "ecs.tf",
             "iam.tf",
@@ -212,11 +220,14 @@ fn each_flag_changes_what_it_says() {
     }
 }
 
-/// The matrix `.ci/run` hands to check-hcl: HTTPS on/off, private subnets on/off, 2 and 3 zones,
-/// each deployment configuration.
+/// The matrix `.ci/run` hands to the oracles: check-hcl and check-tf-validate on every folder,
+/// check-tf (real provider, plan on moto) on these CodeDeploy ones. HTTPS on/off, private subnets
+/// on/off, 2 and 3 zones, each deployment configuration, and the Regions that broke plans: one
+/// whose accounts see 2 zones (us-west-1, default --azs 3), ones the provider's ELB account table
+/// lacks (il-central-1, eu-central-2), and a container port other than 80.
 #[test]
 fn the_oracle_matrix_is_written() {
-    let matrix: [(&str, &[&str]); 9] = [
+    let matrix: [(&str, &[&str]); 13] = [
         ("http-public-3az", &[]),
         ("http-private-2az", &["--private-subnets", "--azs", "2"]),
         (
@@ -256,20 +267,49 @@ fn the_oracle_matrix_is_written() {
                 CERTIFICATE,
             ],
         ),
+        ("us-west-1-default-azs", &["--region", "us-west-1"]),
+        ("il-central-1", &["--region", "il-central-1"]),
+        (
+            "eu-central-2-https-private",
+            &[
+                "--region",
+                "eu-central-2",
+                "--certificate-arn",
+                "arn:aws:acm:eu-central-2:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+                "--private-subnets",
+            ],
+        ),
+        ("container-port-8080", &["--container-port", "8080"]),
     ];
+    let binary = static_binary_fixture();
     for (name, arguments) in matrix {
         let folder = artifacts("hcl").join(name);
         let _ = fs::remove_dir_all(&folder);
         let result = run(bgtool()
             .arg("emit-hcl")
             .args(arguments)
+            .arg("--bgtool-binary")
+            .arg(&binary)
             .arg("--out-dir")
             .arg(&folder));
         assert_eq!(result.code, 0, "{name}: {}", result.stderr);
+        assert_eq!(result.stderr, "", "{name}: a clean run says nothing");
+        assert_eq!(
+            fs::read(folder.join("bgtool")).unwrap(),
+            fs::read(&binary).unwrap(),
+            "{name}: the build's binary is beside the module"
+        );
+        // CodeDeploy stacks admit the real hashicorp/aws 5.100 (check-tf); ECS-native needs 6.21.
+        let versions = fs::read_to_string(folder.join("versions.tf")).unwrap();
+        assert!(
+            versions.contains(r#"version = ">= 5.100, < 7.0""#),
+            "{name}: {versions}"
+        );
     }
     let single = artifacts("hcl").join("single-file");
     fs::create_dir_all(&single).unwrap();
     fs::write(single.join("main.tf"), emit(&[])).unwrap();
+    fs::copy(&binary, single.join("bgtool")).unwrap();
 }
 
 const HOOK: &str =
@@ -306,7 +346,9 @@ fn the_ecs_native_stack_has_no_codedeploy_and_its_own_build_file() {
     let folder = artifacts("hcl").join("ecs-native-module");
     let _ = fs::remove_dir_all(&folder);
     let result = run(bgtool()
-        .args(["emit-hcl", "--strategy", "ecs-native", "--out-dir"])
+        .args(["emit-hcl", "--strategy", "ecs-native", "--bgtool-binary"])
+        .arg(static_binary_fixture())
+        .arg("--out-dir")
         .arg(&folder));
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert!(
@@ -362,7 +404,7 @@ fn each_ecs_native_kind_maps_to_the_provider_blocks() {
                 "3",
             ],
         ),
-        ("bake_time", &["--bake-time", "60"]),
+        ("bake_time", &["--bake-time", "30"]),
         (
             "hooks",
             &[
@@ -435,15 +477,40 @@ fn the_ecs_native_oracle_matrix_is_written() {
         let result = run(bgtool()
             .args(["emit-hcl", "--strategy", "ecs-native"])
             .args(arguments)
+            .arg("--bgtool-binary")
+            .arg(static_binary_fixture())
             .arg("--out-dir")
             .arg(&folder));
         assert_eq!(result.code, 0, "{name}: {}", result.stderr);
+        let versions = fs::read_to_string(folder.join("versions.tf")).unwrap();
+        assert!(
+            versions.contains(r#"version = ">= 6.21, < 7.0""#),
+            "{name}: {versions}"
+        );
     }
 }
 
 #[test]
 fn ecs_native_mistakes_are_refused_before_anything_is_written() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 11] = [
+        // The pipeline's ECS deploy action follows a deployment for 60 minutes at most.
+        (
+            &["--strategy", "ecs-native", "--bake-time", "50"],
+            "the deployment would wait 50 minutes in bake and step times, but the pipeline's ECS deploy action gives up after 60 minutes",
+        ),
+        (
+            &[
+                "--strategy",
+                "ecs-native",
+                "--strategy-kind",
+                "linear",
+                "--linear-step-percent",
+                "10",
+                "--linear-step-bake-time",
+                "4",
+            ],
+            "would wait 50 minutes",
+        ),
         (
             &[
                 "--strategy",
@@ -518,7 +585,7 @@ fn ecs_native_mistakes_are_refused_before_anything_is_written() {
 
 #[test]
 fn bad_values_are_refused_before_anything_is_written() {
-    let cases: [(&[&str], &str); 14] = [
+    let cases: [(&[&str], &str); 20] = [
         (
             &["--name", "a-name-that-is-far-too-long-x"],
             "`--name a-name-that-is-far-too-long-x`: the name is 29 characters long",
@@ -557,8 +624,158 @@ fn bad_values_are_refused_before_anything_is_written() {
             &["--deployment-config", "Linear"],
             "not an ECS deployment configuration; use one of AllAtOnce",
         ),
+        (
+            &["--name", "sg-app"],
+            "must not start with `sg-` (EC2 refuses security group names that do",
+        ),
+        (
+            &["--region", "cn-north-1"],
+            "`--region cn-north-1`: emit-hcl writes stacks for Regions of the commercial `aws` partition only",
+        ),
+        (
+            &["--region", "us-gov-west-1"],
+            "commercial `aws` partition only",
+        ),
+        (
+            &[
+                "--bgtool-url",
+                "http://releases.example.com/bgtool",
+                "--bgtool-sha256",
+                SHA256,
+            ],
+            "expected an https:// URL",
+        ),
+        (
+            &[
+                "--bgtool-url",
+                "https://releases.example.com/bgtool",
+                "--bgtool-sha256",
+                "ABC",
+            ],
+            "expected 64 lowercase hexadecimal digits",
+        ),
+        (
+            &["--bgtool-url", "https://releases.example.com/bgtool"],
+            "--bgtool-sha256 <HEX>",
+        ),
     ];
     assert_refused(&cases);
+}
+
+const SHA256: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+/// The build's binary must be one CodeBuild's x86_64 Linux image runs with no libraries: a file
+/// that is not is refused by name and reason, before anything is written.
+#[test]
+fn a_build_binary_the_build_cannot_run_is_refused() {
+    let text = artifacts("fixtures").join("not-a-binary.sh");
+    fs::write(&text, "#!/bin/sh\necho not bgtool\n").unwrap();
+    let dynamic = elf_fixture("dynamic-x86_64", 0x3E, &[6, 3, 1]);
+    let arm = elf_fixture("static-aarch64", 0xB7, &[1]);
+    let missing = artifacts("fixtures").join("no-such-file");
+    let cases: [(&std::path::Path, &str); 4] = [
+        (&text, "is not an ELF executable"),
+        (&dynamic, "is linked dynamically"),
+        (&arm, "is built for aarch64, not x86_64"),
+        (&missing, "cannot read it"),
+    ];
+    let parent = tempfile::tempdir().unwrap();
+    let folder = parent.path().join("stack");
+    for (binary, expected) in cases {
+        let result = run(bgtool()
+            .arg("emit-hcl")
+            .arg("--bgtool-binary")
+            .arg(binary)
+            .arg("--out-dir")
+            .arg(&folder));
+        assert_eq!(result.code, 2, "{}", result.stderr);
+        assert!(
+            result
+                .stderr
+                .contains(&format!("`--bgtool-binary {}`", binary.display()))
+                && result.stderr.contains(expected),
+            "{}",
+            result.stderr
+        );
+        assert!(result.stderr.contains("hint: "), "{}", result.stderr);
+        assert!(!folder.exists(), "nothing is written");
+    }
+    // Standard output has no folder to put a binary in.
+    let result = run(bgtool()
+        .arg("emit-hcl")
+        .arg("--bgtool-binary")
+        .arg(static_binary_fixture()));
+    assert_eq!(result.code, 2, "{}", result.stderr);
+    assert!(result.stderr.contains("--out-dir"), "{}", result.stderr);
+}
+
+/// A given binary is copied whole and executable; a URL puts no binary in the module and
+/// becomes the stack's default.
+#[test]
+fn the_build_binary_lands_beside_the_module_or_comes_from_a_url() {
+    let parent = tempfile::tempdir().unwrap();
+    let folder = parent.path().join("stack");
+    let result = run(bgtool()
+        .arg("emit-hcl")
+        .arg("--bgtool-binary")
+        .arg(static_binary_fixture())
+        .arg("--out-dir")
+        .arg(&folder));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let copied = folder.join("bgtool");
+    assert_eq!(
+        fs::read(&copied).unwrap(),
+        fs::read(static_binary_fixture()).unwrap()
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&copied).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+    }
+
+    let hosted = parent.path().join("hosted");
+    let result = run(bgtool()
+        .args([
+            "emit-hcl",
+            "--bgtool-url",
+            "https://releases.example.com/bgtool-0.1.0-x86_64-linux",
+            "--bgtool-sha256",
+            SHA256,
+            "--out-dir",
+        ])
+        .arg(&hosted));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(result.stderr, "", "a URL needs no binary, so no warning");
+    assert!(!hosted.join("bgtool").exists());
+    let variables = fs::read_to_string(hosted.join("variables.tf")).unwrap();
+    assert!(
+        variables
+            .contains(r#"default     = "https://releases.example.com/bgtool-0.1.0-x86_64-linux""#)
+    );
+    assert!(variables.contains(&format!(r#"default     = "{SHA256}""#)));
+}
+
+/// A debug build (what `cargo test` runs) never ships itself: it says so, and how to give a
+/// binary, and writes the module without one, which Terraform then refuses to plan.
+#[test]
+fn a_debug_build_warns_that_the_module_has_no_binary() {
+    let parent = tempfile::tempdir().unwrap();
+    let folder = parent.path().join("stack");
+    let result = run(bgtool().arg("emit-hcl").arg("--out-dir").arg(&folder));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(
+        result.stderr.contains(
+            "bgtool: warning: the module has no `bgtool` for the pipeline's build: this bgtool is a debug build"
+        ),
+        "{}",
+        result.stderr
+    );
+    assert!(result.stderr.contains("hint: pass `--bgtool-binary PATH`"));
+    assert!(!folder.join("bgtool").exists());
+    assert!(folder.join("pipeline.tf").exists());
 }
 
 /// Each `(arguments, message)` is a usage error (exit 2) naming the problem, with nothing written:

@@ -36,6 +36,13 @@ pub fn moto_endpoint() -> String {
     })
 }
 
+/// The pinned AWS CLI `scripts/test` installs. Its absence fails the test, as moto's does.
+pub fn aws_cli() -> PathBuf {
+    PathBuf::from(std::env::var("BGTOOL_TEST_AWS_CLI").unwrap_or_else(|_| {
+        panic!("BGTOOL_TEST_AWS_CLI is not set: run the tests with `scripts/test`, which installs the AWS CLI")
+    }))
+}
+
 pub fn repository() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -50,6 +57,24 @@ pub fn artifacts(kind: &str) -> PathBuf {
     let folder = repository().join("target/test-artifacts").join(kind);
     fs::create_dir_all(&folder).expect("artifact folder can be created");
     folder
+}
+
+/// A minimal static x86_64 ELF file (header and one loadable segment, no interpreter): what
+/// `emit-hcl --bgtool-binary` and the stack's plan-time check accept, without copying a real
+/// binary into every module folder of the test matrix.
+pub fn static_binary_fixture() -> PathBuf {
+    elf_fixture("bgtool-static-x86_64", 0x3E, &[1])
+}
+
+/// An ELF header for `machine` with program headers of the given types (3 = interpreter).
+pub fn elf_fixture(name: &str, machine: u16, program_header_types: &[u32]) -> PathBuf {
+    let path = artifacts("fixtures").join(name);
+    fs::write(
+        &path,
+        bgtool::elf::minimal_elf(machine, program_header_types),
+    )
+    .expect("fixture can be written");
+    path
 }
 
 /// Keeps the task definition an AppSpec artifact was cross-checked against, beside it as

@@ -96,3 +96,252 @@ fn the_ecs_native_buildspec_writes_image_definitions() {
         "[\n  {\n    \"name\": \"app\",\n    \"imageUri\": \"123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b\"\n  }\n]\n"
     );
 }
+
+/// One CodeBuild run of a buildspec's install, pre_build and build phases: one bash shell, as
+/// CodeBuild keeps variables from command to command, stopping at the first command that fails.
+/// `/usr/local/bin` is a folder of the test's, the AWS CLI is the real one against moto, and
+/// `docker` is the stand-in in tests/fixtures/buildspec (no Docker engine runs here).
+struct Codebuild {
+    workspace: tempfile::TempDir,
+    bin: tempfile::TempDir,
+    config: tempfile::TempDir,
+}
+
+const ARTIFACT_BUCKET: &str = "bgtool-test-pipeline-artifacts";
+const COMMIT: &str = "3f2a1c9d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a39";
+
+impl Codebuild {
+    fn new() -> Self {
+        let this = Self {
+            workspace: tempfile::tempdir().unwrap(),
+            bin: tempfile::tempdir().unwrap(),
+            config: tempfile::tempdir().unwrap(),
+        };
+        // moto on 127.0.0.1 serves buckets by path, not by host name.
+        fs::write(
+            this.config.path().join("config"),
+            "[default]\ns3 =\n    addressing_style = path\n",
+        )
+        .unwrap();
+        fs::copy(
+            repository().join("appspec_template.yaml"),
+            this.workspace.path().join("appspec_template.yaml"),
+        )
+        .unwrap();
+        this
+    }
+
+    fn command(&self, program: &Path) -> Command {
+        let cli_folder = crate::harness::aws_cli().parent().unwrap().to_owned();
+        let stand_ins = repository().join("tests/fixtures/buildspec");
+        let mut command = Command::new(program);
+        command
+            .env_clear()
+            .current_dir(self.workspace.path())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}:{}:/usr/bin:/bin",
+                    stand_ins.display(),
+                    cli_folder.display(),
+                    self.bin.path().display()
+                ),
+            )
+            .env("AWS_ENDPOINT_URL", moto_endpoint())
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", self.config.path().join("config"))
+            .env("DOCKER_CALLS", self.workspace.path().join("docker-calls"))
+            .env("CODEBUILD_RESOLVED_SOURCE_VERSION", COMMIT)
+            .env("CLUSTER_NAME", "bgtool-test")
+            .env("SERVICE_NAME", "web")
+            .env("CONTAINER_NAME", "app")
+            .env("CONTAINER_PORT", "8080")
+            .env("SUBNETS", "subnet-0a1b2c3d,subnet-4e5f6a7b")
+            .env("SECURITY_GROUPS", "sg-0123456789abcdef0")
+            .env("ASSIGN_PUBLIC_IP", "DISABLED");
+        command
+    }
+
+    fn aws(&self, arguments: &[&str]) -> crate::harness::Run {
+        run(self.command(&crate::harness::aws_cli()).args(arguments))
+    }
+
+    /// Runs the phases with these CodeBuild project variables.
+    fn run(&self, buildspec: &str, variables: &[(&str, &str)]) -> crate::harness::Run {
+        let text = fs::read_to_string(repository().join(buildspec)).unwrap();
+        let parsed: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+        let mut script = String::new();
+        for phase in ["install", "pre_build", "build"] {
+            for command in parsed["phases"][phase]["commands"].as_sequence().unwrap() {
+                let command = command.as_str().unwrap().replace(
+                    "/usr/local/bin/",
+                    &format!("{}/", self.bin.path().display()),
+                );
+                script.push_str(&command);
+                script.push_str("\nstatus=$?; if [ $status -ne 0 ]; then exit $status; fi\n");
+            }
+        }
+        let mut command = self.command(Path::new("bash"));
+        command.args(["-c", &script]);
+        for (name, value) in variables {
+            command.env(name, value);
+        }
+        run(&mut command)
+    }
+
+    fn docker_calls(&self) -> String {
+        fs::read_to_string(self.workspace.path().join("docker-calls")).unwrap_or_default()
+    }
+
+    fn take_docker_calls(&self) -> String {
+        let calls = self.docker_calls();
+        let _ = fs::remove_file(self.workspace.path().join("docker-calls"));
+        calls
+    }
+}
+
+/// What the stack uploads for the build: here a small script that runs the tested binary (the
+/// debug build is hundreds of megabytes), with its SHA-256.
+fn upload_build_binary(codebuild: &Codebuild, key: &str) -> String {
+    let wrapper = codebuild.config.path().join("bgtool");
+    fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nexec {} \"$@\"\n", env!("CARGO_BIN_EXE_bgtool")),
+    )
+    .unwrap();
+    let made = codebuild.aws(&["s3api", "create-bucket", "--bucket", ARTIFACT_BUCKET]);
+    assert!(
+        made.code == 0 || made.stderr.contains("BucketAlreadyOwnedByYou"),
+        "{}",
+        made.stderr
+    );
+    let uploaded = codebuild.aws(&[
+        "s3",
+        "cp",
+        wrapper.to_str().unwrap(),
+        &format!("s3://{ARTIFACT_BUCKET}/{key}"),
+    ]);
+    assert_eq!(uploaded.code, 0, "{}", uploaded.stderr);
+    let digest = Command::new("sha256sum").arg(&wrapper).output().unwrap();
+    String::from_utf8(digest.stdout).unwrap()[..64].to_owned()
+}
+
+#[test]
+fn the_buildspec_installs_the_uploaded_binary_only_when_its_checksum_matches() {
+    let codebuild = Codebuild::new();
+    let key = "bgtool/checksum-test/bgtool";
+    let sha256 = upload_build_binary(&codebuild, key);
+    let repository_uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/buildspec-checksum";
+    let created = codebuild.aws(&[
+        "ecr",
+        "create-repository",
+        "--repository-name",
+        "buildspec-checksum",
+    ]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let s3_uri = format!("s3://{ARTIFACT_BUCKET}/{key}");
+    let wrong = "0".repeat(64);
+    let refused = codebuild.run(
+        "buildspec.yml",
+        &[
+            ("BGTOOL_URL", ""),
+            ("BGTOOL_S3_URI", &s3_uri),
+            ("BGTOOL_SHA256", &wrong),
+            ("REPOSITORY_URI", repository_uri),
+        ],
+    );
+    assert_ne!(refused.code, 0, "a binary that does not match never runs");
+    assert!(
+        refused.stdout.contains(": FAILED") && refused.stderr.contains("did NOT match"),
+        "{}\n{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert_eq!(
+        codebuild.docker_calls(),
+        "",
+        "the build stops in the install phase"
+    );
+
+    let accepted = codebuild.run(
+        "buildspec.yml",
+        &[
+            ("BGTOOL_URL", ""),
+            ("BGTOOL_S3_URI", &s3_uri),
+            ("BGTOOL_SHA256", &sha256),
+            ("REPOSITORY_URI", repository_uri),
+        ],
+    );
+    assert_eq!(accepted.code, 0, "{}\n{}", accepted.stdout, accepted.stderr);
+    assert!(
+        accepted
+            .stdout
+            .contains(&format!("bgtool {}", env!("CARGO_PKG_VERSION"))),
+        "`bgtool --version` ran the installed binary: {}",
+        accepted.stdout
+    );
+}
+
+/// Tags are immutable and name the commit: a retried build of the same commit must deploy the
+/// image it finds in ECR instead of failing at `docker push` with ImageTagAlreadyExistsException.
+#[test]
+fn a_retried_build_of_the_same_commit_reuses_its_image() {
+    let codebuild = Codebuild::new();
+    let key = "bgtool/retry-test/bgtool";
+    let sha256 = upload_build_binary(&codebuild, key);
+    let created = codebuild.aws(&[
+        "ecr",
+        "create-repository",
+        "--repository-name",
+        "buildspec-retry",
+        "--image-tag-mutability",
+        "IMMUTABLE",
+    ]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let s3_uri = format!("s3://{ARTIFACT_BUCKET}/{key}");
+    let repository_uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/buildspec-retry";
+    let variables = [
+        ("BGTOOL_URL", ""),
+        ("BGTOOL_S3_URI", s3_uri.as_str()),
+        ("BGTOOL_SHA256", sha256.as_str()),
+        ("REPOSITORY_URI", repository_uri),
+    ];
+    let image = format!("{repository_uri}:{}", &COMMIT[..12]);
+
+    let first = codebuild.run("buildspec.yml", &variables);
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    let calls = codebuild.take_docker_calls();
+    assert!(
+        calls.contains(&format!(
+            "docker build --tag {image} .\ndocker push {image}\n"
+        )),
+        "the first build builds and pushes: {calls}"
+    );
+
+    let retried = codebuild.run("buildspec.yml", &variables);
+    assert_eq!(retried.code, 0, "{}\n{}", retried.stdout, retried.stderr);
+    let calls = codebuild.take_docker_calls();
+    assert!(
+        !calls.contains("docker build") && !calls.contains("docker push"),
+        "the retry pushes nothing: {calls}"
+    );
+    assert!(
+        retried
+            .stdout
+            .contains(&format!("{image} is in ECR already: deploying it as it is")),
+        "{}",
+        retried.stdout
+    );
+    for file in ["taskdef.json", "appspec.yaml", "imageDetail.json"] {
+        assert!(
+            codebuild.workspace.path().join(file).exists(),
+            "the retry still writes {file}"
+        );
+    }
+    let image_detail =
+        fs::read_to_string(codebuild.workspace.path().join("imageDetail.json")).unwrap();
+    assert!(image_detail.contains(&image), "{image_detail}");
+}

@@ -1,0 +1,321 @@
+"""What AWS would be asked to do by the emitted stacks: real Terraform plans, read back.
+
+Usage: plan_checks.py BGTOOL_BINARY
+
+Each case writes a stack with the given bgtool binary (a static Linux x86_64 release build),
+runs `terraform plan` with the real hashicorp/aws provider from this machine's local plugin mirror
+against a moto server on loopback, and asserts on `terraform show -json` of the plan, or on the
+error a plan must stop with. Shape checks (fmt, schema, checkov) cannot see these: the bucket
+policy a Region needs, the subnets a Region's zones allow, the refusals that keep a bad binary
+or a bad variable from reaching the first build, the initial task definition as ECS would get it.
+
+Needs: terraform on PATH, the provider mirror (BGTOOL_TF_PLUGIN_DIR, or the folders check-tf
+searches), and moto's server in .venv (scripts/test installs it). Anything missing is a failure.
+Prints one line per check and `N passed, N failed`; exit 1 on any failure.
+"""
+
+import glob
+import hashlib
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
+ARTIFACTS = REPOSITORY / "target" / "test-artifacts"
+CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d"
+# Every AWS endpoint the stack's data sources and plan-time checks reach, pointed at moto.
+SERVICES = [
+    "sts", "iam", "ec2", "elbv2", "ecs", "ecr", "s3", "kms", "cloudwatchlogs", "cloudwatch",
+    "codebuild", "codepipeline", "codedeploy", "codestarconnections", "codeconnections", "wafv2",
+]
+
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, condition, detail=""):
+    if condition:
+        results["passed"] += 1
+        print(f"ok      {name}")
+    else:
+        results["failed"] += 1
+        print(f"FAILED  {name}{': ' + detail if detail else ''}")
+
+
+def plugin_mirror():
+    candidates = [os.environ.get("BGTOOL_TF_PLUGIN_DIR", "")]
+    home = pathlib.Path.home()
+    candidates += [
+        str(home / ".terraform.d/plugins"),
+        str(home / ".local/share/terraform/plugins"),
+        "/usr/local/share/terraform/plugins",
+        "/usr/share/terraform/plugins",
+    ] + sorted(glob.glob("/opt/*"))
+    for folder in candidates:
+        if folder and os.path.isdir(os.path.join(folder, "registry.terraform.io/hashicorp/aws")):
+            return folder
+    sys.exit("plan_checks: no local Terraform plugin mirror holds hashicorp/aws (set BGTOOL_TF_PLUGIN_DIR)")
+
+
+def start_moto():
+    server = REPOSITORY / ".venv" / "bin" / "moto_server"
+    if not server.exists():
+        sys.exit("plan_checks: .venv/bin/moto_server is missing: run scripts/test first, which installs it")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(ARTIFACTS / "plan-checks-moto.log", "w")
+    process = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+            return process, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    sys.exit("plan_checks: moto server did not start")
+
+
+class Stack:
+    """One emitted module directory, initialised once, planned with varying variables."""
+
+    def __init__(self, label, binary, endpoint, mirror, *flags):
+        self.label = label
+        self.folder = pathlib.Path(tempfile.mkdtemp(prefix=f"plan-{label}-"))
+        emitted = subprocess.run(
+            [binary, "emit-hcl", *flags, "--out-dir", str(self.folder)],
+            capture_output=True, text=True,
+        )
+        if emitted.returncode != 0:
+            sys.exit(f"plan_checks: emit-hcl {flags} failed: {emitted.stderr}")
+        self.emit_stderr = emitted.stderr
+        lines = ['provider "aws" {', '  access_key = "test"', '  secret_key = "test"',
+                 "  skip_credentials_validation = true", "  skip_metadata_api_check = true",
+                 "  skip_region_validation = true", "  s3_use_path_style = true", "  endpoints {"]
+        lines += [f'    {service} = "{endpoint}"' for service in SERVICES]
+        lines += ["  }", "}"]
+        (self.folder / "zz_plan_checks_override.tf").write_text("\n".join(lines) + "\n")
+        # Values that are known at plan time but live in locals, read back through outputs.
+        (self.folder / "zz_plan_checks_outputs.tf").write_text(
+            'output "plan_checks_log_delivery_principal" {\n  value = local.elb_log_delivery_principal\n}\n')
+        self.environment = dict(os.environ, TF_IN_AUTOMATION="1", TF_INPUT="0", CHECKPOINT_DISABLE="1",
+                                TF_CLI_CONFIG_FILE="/dev/null")
+        init = self.terraform("init", "-backend=false", f"-plugin-dir={mirror}")
+        if init.returncode != 0:
+            sys.exit(f"plan_checks: terraform init failed for {label}: {init.stdout}{init.stderr}")
+
+    def terraform(self, *arguments):
+        return subprocess.run(["terraform", *arguments, "-no-color"], cwd=self.folder, env=self.environment,
+                              capture_output=True, text=True)
+
+    def plan(self, **variables):
+        """The planned values, or the error text: (plan JSON or None, combined output)."""
+        arguments = ["plan", "-refresh=false", "-lock=false", "-input=false", "-out=plan.bin"]
+        for name, value in variables.items():
+            arguments.append(f"-var={name}={value}")
+        planned = self.terraform(*arguments)
+        output = " ".join((planned.stdout + planned.stderr).split())
+        if planned.returncode != 0:
+            return None, output
+        shown = self.terraform("show", "-json", "plan.bin")
+        return json.loads(shown.stdout), output
+
+
+def resource(plan, address):
+    for change in plan["resource_changes"]:
+        if change["address"] == address:
+            return change["change"]["after"]
+    raise KeyError(address)
+
+
+def output_value(plan, name):
+    return plan["planned_values"]["outputs"][name]["value"]
+
+
+def addresses(plan, prefix):
+    return [change["address"] for change in plan["resource_changes"] if change["address"].startswith(prefix)]
+
+
+def refused(stack, what, needle, absent=None, **variables):
+    plan, output = stack.plan(**variables)
+    check(f"{stack.label}: {what} stops the plan", plan is None and needle in output
+          and (absent is None or absent not in output),
+          f"expected an error containing {needle!r}{' and no ' + repr(absent) if absent else ''}; got: {output[-600:]}")
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1])
+    if shutil.which("terraform") is None:
+        sys.exit("plan_checks: terraform is not on PATH")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    mirror = plugin_mirror()
+    moto, endpoint = start_moto()
+    work = pathlib.Path(tempfile.mkdtemp(prefix="plan-checks-"))
+    try:
+        run_cases(binary, endpoint, mirror, work)
+    finally:
+        moto.kill()
+        shutil.rmtree(work, ignore_errors=True)
+    print(f"{results['passed']} passed, {results['failed']} failed")
+    sys.exit(1 if results["failed"] else 0)
+
+
+def run_cases(binary, endpoint, mirror, work):
+    release_sha256 = hashlib.sha256(pathlib.Path(binary).read_bytes()).hexdigest()
+
+    # us-east-1, every default: the stack a new user applies first.
+    default = Stack("us-east-1", binary, endpoint, mirror)
+    check("us-east-1: emit-hcl --out-dir copies the release binary beside the module",
+          (default.folder / "bgtool").read_bytes() == pathlib.Path(binary).read_bytes() and default.emit_stderr == "",
+          default.emit_stderr)
+    plan, output = default.plan()
+    check("us-east-1: the default stack plans", plan is not None, output[-800:])
+    if plan is None:
+        return
+    principal = output_value(plan, "plan_checks_log_delivery_principal")
+    check("us-east-1: access logs are delivered as the Region's ELB account and the service",
+          principal == {"AWS": "arn:aws:iam::127311923021:root",
+                        "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, json.dumps(principal))
+    bgtool_object = resource(plan, "aws_s3_object.bgtool[0]")
+    build = resource(plan, "aws_codebuild_project.build")
+    variables = {item["name"]: item.get("value") for item in build["environment"][0]["environment_variable"]}
+    check("us-east-1: the build gets the uploaded binary's S3 URI and its SHA-256",
+          variables["BGTOOL_SHA256"] == release_sha256
+          and variables["BGTOOL_S3_URI"].endswith(f"/bgtool/{release_sha256}/bgtool")
+          and bgtool_object["key"] == f"bgtool/{release_sha256}/bgtool"
+          and variables["BGTOOL_URL"] == "", json.dumps(variables))
+    check("us-east-1: 3 public subnets, one per zone",
+          len(addresses(plan, "aws_subnet.public[")) == 3, str(addresses(plan, "aws_subnet.")))
+    check("us-east-1: buckets and the image repository are protected from destroy by default",
+          resource(plan, "aws_s3_bucket.artifacts")["force_destroy"] is False
+          and resource(plan, "aws_s3_bucket.logs")["force_destroy"] is False
+          and resource(plan, "aws_ecr_repository.app")["force_delete"] is False
+          and resource(plan, "aws_lb.main")["enable_deletion_protection"] is True)
+    check("us-east-1: without private subnets the test listener admits only test_traffic_cidr_blocks (none)",
+          addresses(plan, "aws_vpc_security_group_ingress_rule.alb_test") == [],
+          str(addresses(plan, "aws_vpc_security_group_ingress_rule.alb_test")))
+    initial = keep_initial_taskdef(plan)
+    checked = subprocess.run([binary, "check", "--strict", "--taskdef", str(initial)], capture_output=True, text=True)
+    check("us-east-1: the initial task definition passes `bgtool check --strict` (read-only root, logs, sizes, tags)",
+          checked.returncode == 0 and "ok" in checked.stdout, checked.stdout + checked.stderr)
+
+    unprotected, output = default.plan(deletion_protection="false")
+    check("us-east-1: deletion_protection = false lets destroy empty the buckets and the repository",
+          unprotected is not None
+          and resource(unprotected, "aws_s3_bucket.artifacts")["force_destroy"] is True
+          and resource(unprotected, "aws_s3_bucket.logs")["force_destroy"] is True
+          and resource(unprotected, "aws_ecr_repository.app")["force_delete"] is True
+          and resource(unprotected, "aws_lb.main")["enable_deletion_protection"] is False, output[-400:])
+
+    hosted, output = default.plan(bgtool_url="https://releases.example.com/bgtool-0.1.0-x86_64-linux",
+                                  bgtool_sha256="a" * 64, bgtool_binary="/nonexistent/bgtool")
+    hosted_variables = {} if hosted is None else {
+        item["name"]: item.get("value")
+        for item in resource(hosted, "aws_codebuild_project.build")["environment"][0]["environment_variable"]}
+    check("us-east-1: with bgtool_url the build downloads it and nothing is uploaded",
+          hosted is not None and addresses(hosted, "aws_s3_object.bgtool") == []
+          and hosted_variables.get("BGTOOL_URL", "").startswith("https://")
+          and hosted_variables.get("BGTOOL_S3_URI") == "" and hosted_variables.get("BGTOOL_SHA256") == "a" * 64,
+          output[-400:])
+
+    # Every way the build's binary can be wrong stops the plan, never the first build.
+    text_file = work / "not-a-binary"
+    text_file.write_text("#!/bin/sh\necho I am not bgtool\n")
+    arm_binary = work / "bgtool-aarch64"
+    header = bytearray(64)
+    header[0:6] = b"\x7fELF\x02\x01"
+    header[18:21] = b"\xb7\x00\x01"
+    arm_binary.write_bytes(bytes(header))
+    refused(default, "a missing binary", "there is no file at /nonexistent/bgtool", absent="is not a Linux x86-64",
+            bgtool_binary="/nonexistent/bgtool")
+    refused(default, "a text file as the binary", "is not a Linux x86-64 executable", bgtool_binary=str(text_file))
+    refused(default, "an aarch64 binary", "is not a Linux x86-64 executable", bgtool_binary=str(arm_binary))
+    refused(default, "bgtool_url without its checksum", "bgtool_sha256 must be the SHA-256",
+            bgtool_url="https://releases.example.com/bgtool")
+    refused(default, "a malformed checksum", "64 lowercase hexadecimal digits",
+            bgtool_url="https://releases.example.com/bgtool", bgtool_sha256="abc")
+    refused(default, "a China Region", "commercial aws partition", region="cn-north-1")
+    refused(default, "a name starting with sg-", "not starting with sg-", name="sg-app")
+    refused(default, "a test listener open to the internet", "other than 0.0.0.0/0",
+            test_traffic_cidr_blocks='["0.0.0.0/0"]')
+    refused(default, "a writable path with ..", "without . or .. parts", writable_paths='["/tmp/../etc"]')
+
+    # A Region opened after August 2022: not in the provider's ELB account table.
+    israel = Stack("il-central-1", binary, endpoint, mirror, "--region", "il-central-1")
+    plan, output = israel.plan()
+    check("il-central-1: the stack plans (aws_elb_service_account refuses this Region)", plan is not None,
+          output[-600:])
+    if plan is not None:
+        principal = output_value(plan, "plan_checks_log_delivery_principal")
+        check("il-central-1: access logs are delivered as the log delivery service alone",
+              principal == {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, json.dumps(principal))
+        kms = json.loads(resource(plan, "aws_kms_key.main")["policy"])
+        check("il-central-1: the KMS key admits the Region's CloudWatch Logs principal",
+              kms["Statement"][1]["Principal"] == {"Service": "logs.il-central-1.amazonaws.com"},
+              json.dumps(kms["Statement"][1]["Principal"]))
+
+    # A Region where the account sees 2 zones while az_count defaults to 3.
+    california = Stack("us-west-1", binary, endpoint, mirror, "--region", "us-west-1")
+    plan, output = california.plan()
+    check("us-west-1: the default stack plans with the 2 zones the Region offers", plan is not None
+          and len(addresses(plan, "aws_subnet.public[")) == 2, output[-600:])
+    check("us-west-1: a warning says az_count was lowered",
+          "offers this account 2 Availability Zones: the stack uses 2" in output, output[-600:])
+
+    # Private subnets and HTTPS: the test listener admits the NAT gateways, one per zone.
+    private = Stack("eu-central-2-private-https", binary, endpoint, mirror, "--region", "eu-central-2",
+                    "--private-subnets", "--certificate-arn", CERTIFICATE.format(region="eu-central-2"),
+                    "--container-port", "8080")
+    plan, output = private.plan()
+    check("eu-central-2 private HTTPS: the stack plans", plan is not None, output[-600:])
+    if plan is not None:
+        check("eu-central-2 private HTTPS: the test listener admits each NAT gateway's address",
+              len(addresses(plan, "aws_vpc_security_group_ingress_rule.alb_test[")) == 3
+              and len(addresses(plan, "aws_eip.nat[")) == 3,
+              str(addresses(plan, "aws_vpc_security_group_ingress_rule.alb_test")))
+        production = resource(plan, "aws_lb_listener.production")
+        check("eu-central-2 private HTTPS: production listens on 443 with the certificate",
+              production["port"] == 443 and production["protocol"] == "HTTPS")
+
+
+def keep_initial_taskdef(plan):
+    """The first task definition as RegisterTaskDefinition would get it, for `bgtool check --strict`
+    and the check-taskdef oracle in .ci/run."""
+    after = resource(plan, "aws_ecs_task_definition.app")
+    taskdef = {
+        "family": after["family"],
+        "containerDefinitions": json.loads(after["container_definitions"]),
+        "requiresCompatibilities": after["requires_compatibilities"],
+        "networkMode": after["network_mode"],
+        "cpu": after["cpu"],
+        "memory": after["memory"],
+        # Unknown until apply: stand-ins of the right form.
+        "executionRoleArn": "arn:aws:iam::123456789012:role/bgtool-demo-execution",
+        "taskRoleArn": "arn:aws:iam::123456789012:role/bgtool-demo-task",
+        "volumes": [{"name": volume["name"]} for volume in after["volume"]],
+        "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
+    }
+    container = taskdef["containerDefinitions"][0]
+    mounted = {mount["containerPath"] for mount in container.get("mountPoints", [])}
+    check("us-east-1: the initial container runs read-only with /tmp, /run and /var/cache/nginx writable",
+          container["readonlyRootFilesystem"] is True and mounted == {"/tmp", "/run", "/var/cache/nginx"}
+          and {volume["name"] for volume in taskdef["volumes"]}
+          == {mount["sourceVolume"] for mount in container["mountPoints"]}, json.dumps(container))
+    check("us-east-1: the initial image is nginx from ECR Public, listening on the container port 80",
+          container["image"] == "public.ecr.aws/nginx/nginx:stable"
+          and container["portMappings"][0]["containerPort"] == 80, json.dumps(container))
+    folder = ARTIFACTS / "taskdef"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "emitted-initial.json"
+    path.write_text(json.dumps(taskdef, indent=2) + "\n")
+    return path
+
+
+if __name__ == "__main__":
+    main()
