@@ -91,8 +91,8 @@ pub struct TaskdefArgs {
     #[arg(long, value_name = "NAME", requires = "cluster")]
     pub service: Option<String>,
 
-    /// The cluster of --service: a name or an ARN.
-    #[arg(long, value_name = "NAME", requires = "service")]
+    /// The cluster of --service or --against-live: a name or an ARN.
+    #[arg(long, value_name = "NAME")]
     pub cluster: Option<String>,
 
     /// Read a saved `aws ecs describe-task-definition` output (with or without its
@@ -113,6 +113,92 @@ pub struct TaskdefArgs {
     /// Write to FILE (atomically: complete or not at all) instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Set an environment variable of a container (added, or replaced where it stands). `""` is
+    /// a value. Repeatable.
+    #[arg(
+        long = "env",
+        value_name = "CONTAINER:NAME=VALUE",
+        help_heading = "Container edits (all applied, or nothing written)"
+    )]
+    pub environment: Vec<String>,
+
+    /// Set a container's environment variables from a dotenv file: NAME=VALUE lines, `#`
+    /// comments, optional `export` and quotes. Repeatable.
+    #[arg(
+        long = "env-file",
+        value_name = "CONTAINER:FILE",
+        help_heading = "Container edits (all applied, or nothing written)"
+    )]
+    pub environment_file: Vec<String>,
+
+    /// Remove an environment variable from a container. Repeatable.
+    #[arg(
+        long = "unset-env",
+        value_name = "CONTAINER:NAME",
+        help_heading = "Container edits (all applied, or nothing written)"
+    )]
+    pub unset_environment: Vec<String>,
+
+    /// Set a container's secret to a Secrets Manager secret ARN or SSM parameter ARN (its
+    /// `valueFrom`). Repeatable.
+    #[arg(
+        long,
+        value_name = "CONTAINER:NAME=ARN",
+        help_heading = "Container edits (all applied, or nothing written)"
+    )]
+    pub secret: Vec<String>,
+
+    /// Remove a secret from a container. Repeatable.
+    #[arg(
+        long,
+        value_name = "CONTAINER:NAME",
+        help_heading = "Container edits (all applied, or nothing written)"
+    )]
+    pub unset_secret: Vec<String>,
+
+    /// The container's environment becomes exactly what --env and --env-file give it; every
+    /// other variable is removed. Repeatable.
+    #[arg(
+        long = "exclusive-env",
+        value_name = "CONTAINER",
+        help_heading = "Container edits (all applied, or nothing written)"
+    )]
+    pub exclusive_environment: Vec<String>,
+
+    /// Compare with the task definition this service runs now (with --cluster) when the source is
+    /// a family, a revision or a saved file: the change report. With --service it compares with
+    /// that service.
+    #[arg(
+        long,
+        value_name = "SERVICE",
+        conflicts_with = "service",
+        help_heading = "Change report"
+    )]
+    pub against_live: Option<String>,
+
+    /// Refuse to write when production would lose an environment variable, secret, container or
+    /// port (exit 1, nothing written).
+    #[arg(long, help_heading = "Change report")]
+    pub fail_on_drop: bool,
+
+    /// Also write the change report to FILE as FORMAT (json), for CI annotations; written even
+    /// when --fail-on-drop refuses.
+    #[arg(
+        long,
+        num_args = 2,
+        value_names = ["FORMAT", "FILE"],
+        help_heading = "Change report"
+    )]
+    pub report: Vec<String>,
+
+    /// No change report, even with --service.
+    #[arg(
+        long,
+        conflicts_with_all = ["fail_on_drop", "report", "against_live"],
+        help_heading = "Change report"
+    )]
+    pub no_report: bool,
 
     #[command(flatten)]
     pub aws: AwsArgs,

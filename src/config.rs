@@ -14,8 +14,10 @@ use crate::image;
 use crate::taskdef::{ImageEdit, ImageTarget, ImageValue, MAX_IMAGE_PLACEHOLDERS};
 
 mod emit_hcl;
+mod taskdef;
 
 pub use emit_hcl::{BuildBinary, DEPLOYMENT_CONFIGS, EmitHclSettings};
+pub use taskdef::{LiveService, ReportSettings};
 
 /// Where input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +91,8 @@ pub enum LiveTaskdef {
 pub struct TaskdefSettings {
     pub source: TaskdefSource,
     pub image_edits: Vec<ImageEdit>,
+    pub container_edits: Vec<crate::edits::ContainerEdit>,
+    pub report: Option<ReportSettings>,
     pub output: Output,
     pub aws: AwsSettings,
 }
@@ -397,17 +401,29 @@ impl TaskdefSettings {
     /// # Errors
     /// A [`UsageError`] naming the flag whose value cannot be used.
     pub fn resolve(args: TaskdefArgs) -> Result<Self, UsageError> {
-        let source = match (args.task_definition, args.service, args.cluster, args.input) {
-            (Some(reference), None, None, None) => {
+        let container_edits = taskdef::resolve_container_edits(&args)?;
+        if let Some(cluster) = &args.cluster {
+            non_empty("--cluster", cluster)?;
+            if args.service.is_none() && args.against_live.is_none() {
+                return Err(UsageError::new(
+                    "`--cluster` names the cluster of `--service` or `--against-live`, and neither is given",
+                ));
+            }
+        }
+        let report = taskdef::resolve_report(&args, args.cluster.as_deref())?;
+        let source = match (args.task_definition, args.service, args.input) {
+            (Some(reference), None, None) => {
                 non_empty("--task-definition", &reference)?;
                 TaskdefSource::Live(LiveTaskdef::Describe { reference })
             }
-            (None, Some(service), Some(cluster), None) => {
+            (None, Some(service), None) => {
                 non_empty("--service", &service)?;
-                non_empty("--cluster", &cluster)?;
+                let Some(cluster) = args.cluster else {
+                    return Err(UsageError::new("`--service` needs `--cluster`"));
+                };
                 TaskdefSource::Live(LiveTaskdef::Service { cluster, service })
             }
-            (None, None, None, Some(path)) => TaskdefSource::Saved(Input::from_path(path)),
+            (None, None, Some(path)) => TaskdefSource::Saved(Input::from_path(path)),
             // clap's argument group and `requires` rules make every other combination unreachable.
             _ => {
                 return Err(UsageError::new(
@@ -419,6 +435,8 @@ impl TaskdefSettings {
         Ok(Self {
             source,
             image_edits,
+            container_edits,
+            report,
             // `-o` may name the `--input` file: the input is read whole before the atomic write.
             output: Output::from_option(args.output),
             aws: AwsSettings::resolve(args.aws)?,

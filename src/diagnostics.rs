@@ -40,6 +40,15 @@ pub fn note(message: &str) {
     );
 }
 
+/// Prints `bgtool: report: …`: one line of the change report.
+pub fn report_line(line: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "bgtool: report: {}",
+        one_line(line.trim_start())
+    );
+}
+
 /// Folds a message onto one line, so every diagnostic is exactly one line a log search can find.
 fn one_line(text: &str) -> String {
     text.trim_end().replace(['\n', '\r'], " ")

@@ -9,6 +9,7 @@ mod harness;
 mod help;
 mod hostile;
 mod image_detail;
+mod ownership;
 mod reference_files;
 mod render_appspec;
 mod taskdef;

@@ -43,6 +43,7 @@ fn run_build_line(line: &str, workspace: &Path) {
         .env("IMAGE_TAG", "3f2a1c9d8e7b")
         .env("CLUSTER_NAME", "bgtool-test")
         .env("SERVICE_NAME", "web")
+        .env("TASK_FAMILY", "web")
         .env("CONTAINER_NAME", "app")
         .env("CONTAINER_PORT", "8080")
         .env("SUBNETS", "subnet-0a1b2c3d,subnet-4e5f6a7b")
@@ -157,6 +158,7 @@ impl Codebuild {
             .env("CODEBUILD_RESOLVED_SOURCE_VERSION", COMMIT)
             .env("CLUSTER_NAME", "bgtool-test")
             .env("SERVICE_NAME", "web")
+            .env("TASK_FAMILY", "web")
             .env("CONTAINER_NAME", "app")
             .env("CONTAINER_PORT", "8080")
             .env("SUBNETS", "subnet-0a1b2c3d,subnet-4e5f6a7b")
@@ -344,4 +346,213 @@ fn a_retried_build_of_the_same_commit_reuses_its_image() {
     let image_detail =
         fs::read_to_string(codebuild.workspace.path().join("imageDetail.json")).unwrap();
     assert!(image_detail.contains(&image), "{image_detail}");
+}
+
+/// What AWS documents for the CodeDeployToECS action, done with the AWS CLI against moto: fill
+/// `<IMAGE1_NAME>` from imageDetail.json, register taskdef.json, put the new ARN where the AppSpec
+/// says `<TASK_DEFINITION>`, and make a task set of it PRIMARY (the deployment's end state).
+/// Returns the registered ARN.
+fn deploy_like_codedeploy_to_ecs(codebuild: &Codebuild, service: &str) -> String {
+    let workspace = codebuild.workspace.path();
+    let image_detail: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(workspace.join("imageDetail.json")).unwrap())
+            .unwrap();
+    let image = image_detail["ImageURI"].as_str().unwrap();
+    let taskdef = fs::read_to_string(workspace.join("taskdef.json"))
+        .unwrap()
+        .replace("<IMAGE1_NAME>", image);
+    fs::write(workspace.join("registered-input.json"), taskdef).unwrap();
+    let registered = codebuild.aws(&[
+        "ecs",
+        "register-task-definition",
+        "--cli-input-json",
+        "file://registered-input.json",
+        "--query",
+        "taskDefinition.taskDefinitionArn",
+        "--output",
+        "text",
+    ]);
+    assert_eq!(registered.code, 0, "{}", registered.stderr);
+    let arn = registered.stdout.trim().to_owned();
+
+    let appspec = fs::read_to_string(workspace.join("appspec.yaml"))
+        .unwrap()
+        .replace("<TASK_DEFINITION>", &arn);
+    let appspec: serde_norway::Value = serde_norway::from_str(&appspec).unwrap();
+    let properties = &appspec["Resources"][0]["TargetService"]["Properties"];
+    assert_eq!(properties["TaskDefinition"].as_str(), Some(arn.as_str()));
+    let awsvpc = &properties["NetworkConfiguration"]["AwsvpcConfiguration"];
+    let list = |key: &str| -> String {
+        awsvpc[key]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|item| item.as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let network = format!(
+        "awsvpcConfiguration={{subnets=[{}],securityGroups=[{}],assignPublicIp={}}}",
+        list("Subnets"),
+        list("SecurityGroups"),
+        awsvpc["AssignPublicIp"].as_str().unwrap()
+    );
+    let task_set = codebuild.aws(&[
+        "ecs",
+        "create-task-set",
+        "--cluster",
+        "bgtool-test",
+        "--service",
+        service,
+        "--task-definition",
+        &arn,
+        "--launch-type",
+        "FARGATE",
+        "--network-configuration",
+        &network,
+        "--query",
+        "taskSet.taskSetArn",
+        "--output",
+        "text",
+    ]);
+    assert_eq!(task_set.code, 0, "{}", task_set.stderr);
+    let primary = codebuild.aws(&[
+        "ecs",
+        "update-service-primary-task-set",
+        "--cluster",
+        "bgtool-test",
+        "--service",
+        service,
+        "--primary-task-set",
+        task_set.stdout.trim(),
+    ]);
+    assert_eq!(primary.code, 0, "{}", primary.stderr);
+    arn
+}
+
+/// Terraform owns the task definition, the pipeline owns the image (issue: a setting changed in
+/// Terraform used to register a revision nothing ever deployed). Two pipeline runs, with Terraform
+/// registering a revision between them: the second deployment runs Terraform's new CPU, memory
+/// and environment variable with the second build's image.
+#[test]
+fn terraform_settings_reach_production_with_the_pipeline_image() {
+    let codebuild = Codebuild::new();
+    let key = "bgtool/ownership-test/bgtool";
+    let sha256 = upload_build_binary(&codebuild, key);
+    let created = codebuild.aws(&[
+        "ecr",
+        "create-repository",
+        "--repository-name",
+        "owned",
+        "--image-tag-mutability",
+        "IMMUTABLE",
+    ]);
+    assert_eq!(created.code, 0, "{}", created.stderr);
+    let s3_uri = format!("s3://{ARTIFACT_BUCKET}/{key}");
+    let repository_uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/owned";
+    let first_commit = "1111111111aa1111111111111111111111111111";
+    let second_commit = "2222222222bb2222222222222222222222222222";
+    let pipeline_run = |commit: &str| {
+        let result = codebuild.run(
+            "buildspec.yml",
+            &[
+                ("BGTOOL_URL", ""),
+                ("BGTOOL_S3_URI", &s3_uri),
+                ("BGTOOL_SHA256", &sha256),
+                ("REPOSITORY_URI", repository_uri),
+                ("SERVICE_NAME", "owned"),
+                ("TASK_FAMILY", "owned"),
+                ("CODEBUILD_RESOLVED_SOURCE_VERSION", commit),
+            ],
+        );
+        assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
+        result
+    };
+
+    pipeline_run(first_commit);
+    let first = deploy_like_codedeploy_to_ecs(&codebuild, "owned");
+
+    terraform_registers_more_cpu_memory_and_a_variable(&codebuild);
+
+    let second_build = pipeline_run(second_commit);
+    // The report says what production gains, on the build's log.
+    for expected in [
+        format!("bgtool: report: production runs `{first}`; taskdef.json changes what it runs:"),
+        "bgtool: report: task: cpu `256` → `512`; memory `512` → `1024`".to_owned(),
+        "environment `FEATURE_CHECKOUT` added".to_owned(),
+    ] {
+        assert!(
+            second_build.stderr.contains(&expected),
+            "{expected}\n{}",
+            second_build.stderr
+        );
+    }
+    let second = deploy_like_codedeploy_to_ecs(&codebuild, "owned");
+
+    let deployed = &describe_task_definition(&codebuild, &second);
+    assert_eq!(deployed["cpu"], "512", "Terraform's CPU");
+    assert_eq!(deployed["memory"], "1024", "Terraform's memory");
+    let container = &deployed["containerDefinitions"][0];
+    assert_eq!(
+        container["image"],
+        format!("{repository_uri}:{}", &second_commit[..12]),
+        "the second build's image"
+    );
+    assert!(
+        container["environment"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"name": "FEATURE_CHECKOUT", "value": "on"})),
+        "Terraform's new variable: {container}"
+    );
+    let service = codebuild.aws(&[
+        "ecs",
+        "describe-services",
+        "--cluster",
+        "bgtool-test",
+        "--services",
+        "owned",
+    ]);
+    let service: serde_json::Value = serde_json::from_str(&service.stdout).unwrap();
+    let primary = service["services"][0]["taskSets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|task_set| task_set["status"] == "PRIMARY")
+        .expect("a PRIMARY task set")
+        .clone();
+    assert_eq!(primary["taskDefinition"], second.as_str());
+}
+
+/// `terraform apply` of the `owned` family with more CPU and memory and a new variable.
+fn terraform_registers_more_cpu_memory_and_a_variable(codebuild: &Codebuild) {
+    let mut changed: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(repository().join("tests/fixtures/register/owned.json")).unwrap(),
+    )
+    .unwrap();
+    changed["cpu"] = "512".into();
+    changed["memory"] = "1024".into();
+    changed["containerDefinitions"][0]["environment"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "FEATURE_CHECKOUT", "value": "on"}));
+    fs::write(
+        codebuild.workspace.path().join("terraform-revision.json"),
+        changed.to_string(),
+    )
+    .unwrap();
+    let terraform = codebuild.aws(&[
+        "ecs",
+        "register-task-definition",
+        "--cli-input-json",
+        "file://terraform-revision.json",
+    ]);
+    assert_eq!(terraform.code, 0, "{}", terraform.stderr);
+}
+
+fn describe_task_definition(codebuild: &Codebuild, arn: &str) -> serde_json::Value {
+    let described = codebuild.aws(&["ecs", "describe-task-definition", "--task-definition", arn]);
+    assert_eq!(described.code, 0, "{}", described.stderr);
+    let described: serde_json::Value = serde_json::from_str(&described.stdout).unwrap();
+    described["taskDefinition"].clone()
 }

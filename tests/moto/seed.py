@@ -4,7 +4,8 @@ Usage: seed.py ENDPOINT_URL
 
 The task definitions are the RegisterTaskDefinition inputs in tests/fixtures/register/. The
 `web` service uses the CODE_DEPLOY controller: its own taskDefinition names web:2 (the revision
-being deployed) while the PRIMARY task set, which takes production traffic, runs web:1.
+being deployed) while the PRIMARY task set, which takes production traffic, runs web:1. The
+`owned` service (CODE_DEPLOY too) runs owned:1, the revision Terraform registered.
 """
 
 import json
@@ -77,6 +78,31 @@ def main(endpoint: str) -> None:
         networkConfiguration=network,
     )
 
+    # `owned`: the family Terraform owns in the ownership tests; its CODE_DEPLOY service runs the
+    # first revision, as after `terraform apply`. The tests register further revisions.
+    owned_1 = register("owned")
+    owned_blue = elb.create_target_group(
+        Name="owned-blue", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    ecs.create_service(
+        cluster=CLUSTER,
+        serviceName="owned",
+        taskDefinition=owned_1,
+        desiredCount=2,
+        launchType="FARGATE",
+        deploymentController={"type": "CODE_DEPLOY"},
+        loadBalancers=[{"targetGroupArn": owned_blue, "containerName": "app", "containerPort": 8080}],
+        networkConfiguration=network,
+    )
+    owned_primary = ecs.create_task_set(
+        cluster=CLUSTER,
+        service="owned",
+        taskDefinition=owned_1,
+        launchType="FARGATE",
+        networkConfiguration=network,
+    )["taskSet"]["taskSetArn"]
+    ecs.update_service_primary_task_set(cluster=CLUSTER, service="owned", primaryTaskSet=owned_primary)
+
     ecs.create_service(
         cluster=CLUSTER,
         serviceName="worker",
@@ -84,7 +110,7 @@ def main(endpoint: str) -> None:
         desiredCount=1,
         launchType="EC2",
     )
-    print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1; services web, worker")
+    print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1, owned:1; services web, worker, owned")
 
 
 if __name__ == "__main__":
