@@ -290,96 +290,83 @@ fn compare_named(
     after: &Map<String, Value>,
     changes: &mut Vec<Change>,
 ) {
-    let entries = |document: &Map<String, Value>| -> Vec<(String, Value)> {
-        document
-            .get(field)
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .map(|entry| {
-                        let name = entry
-                            .get("name")
-                            .and_then(Value::as_str)
-                            .unwrap_or_default()
-                            .to_owned();
-                        (name, entry.clone())
-                    })
-                    .collect()
-            })
+    compare_entries(container, field, before, after, changes, |entry| {
+        entry
+            .get("name")
+            .and_then(Value::as_str)
             .unwrap_or_default()
-    };
-    let (old, new) = (entries(before), entries(after));
-    let mut push = |name: &str, kind| {
-        changes.push(Change {
-            container: Some(container.to_owned()),
-            field: field.to_owned(),
-            item: Some(name.to_owned()),
-            kind,
-            before: None,
-            after: None,
-        });
-    };
-    for (name, entry) in &old {
-        match new.iter().find(|(other, _)| other == name) {
-            None => push(name, ChangeKind::Removed),
-            Some((_, other)) if other != entry => push(name, ChangeKind::Changed),
-            Some(_) => {}
-        }
-    }
-    for (name, _) in &new {
-        if !old.iter().any(|(other, _)| other == name) {
-            push(name, ChangeKind::Added);
-        }
-    }
+            .to_owned()
+    });
 }
 
+/// `portMappings`: entries by port and protocol, `8080/tcp`.
 fn compare_ports(
     container: &str,
     before: &Map<String, Value>,
     after: &Map<String, Value>,
     changes: &mut Vec<Change>,
 ) {
-    let ports = |document: &Map<String, Value>| -> Vec<(String, Value)> {
+    compare_entries(
+        container,
+        "portMappings",
+        before,
+        after,
+        changes,
+        |mapping| {
+            let port = mapping
+                .get("containerPort")
+                .map_or_else(String::new, scalar_text);
+            let protocol = mapping
+                .get("protocol")
+                .and_then(Value::as_str)
+                .unwrap_or("tcp");
+            format!("{port}/{protocol}")
+        },
+    );
+}
+
+/// A list field compared entry by entry, entries matched by `key_of`: removed and changed in the
+/// order production has them, then added in the new order.
+fn compare_entries(
+    container: &str,
+    field: &str,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+    changes: &mut Vec<Change>,
+    key_of: impl Fn(&Value) -> String,
+) {
+    let entries = |document: &Map<String, Value>| -> Vec<(String, Value)> {
         document
-            .get("portMappings")
+            .get(field)
             .and_then(Value::as_array)
             .map(|list| {
                 list.iter()
-                    .map(|mapping| {
-                        let port = mapping
-                            .get("containerPort")
-                            .map_or_else(String::new, scalar_text);
-                        let protocol = mapping
-                            .get("protocol")
-                            .and_then(Value::as_str)
-                            .unwrap_or("tcp");
-                        (format!("{port}/{protocol}"), mapping.clone())
-                    })
+                    .map(|entry| (key_of(entry), entry.clone()))
                     .collect()
             })
             .unwrap_or_default()
     };
-    let (old, new) = (ports(before), ports(after));
+    let (old, new) = (entries(before), entries(after));
     let mut push = |item: &str, kind| {
         changes.push(Change {
             container: Some(container.to_owned()),
-            field: "portMappings".to_owned(),
+            field: field.to_owned(),
             item: Some(item.to_owned()),
             kind,
             before: None,
             after: None,
         });
     };
-    for (port, mapping) in &old {
-        match new.iter().find(|(other, _)| other == port) {
-            None => push(port, ChangeKind::Removed),
-            Some((_, other)) if other != mapping => push(port, ChangeKind::Changed),
+    for (key, entry) in &old {
+        match new.iter().find(|(other, _)| other == key) {
+            None => push(key, ChangeKind::Removed),
+            Some((_, other)) if other != entry => push(key, ChangeKind::Changed),
             Some(_) => {}
         }
     }
-    for (port, _) in &new {
-        if !old.iter().any(|(other, _)| other == port) {
-            push(port, ChangeKind::Added);
+    for (key, _) in &new {
+        if !old.iter().any(|(other, _)| other == key) {
+            push(key, ChangeKind::Added);
         }
     }
 }

@@ -231,20 +231,32 @@ fn upload_build_binary(codebuild: &Codebuild, key: &str) -> String {
     String::from_utf8(digest.stdout).unwrap()[..64].to_owned()
 }
 
-#[test]
-fn the_buildspec_installs_the_uploaded_binary_only_when_its_checksum_matches() {
-    let codebuild = Codebuild::new();
-    let key = "bgtool/checksum-test/bgtool";
-    let sha256 = upload_build_binary(&codebuild, key);
-    let repository_uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/buildspec-checksum";
+/// The uploaded binary's checksum and S3 URI, and an ECR repository named `repository` with
+/// immutable tags, as the emitted stack makes them: what each CodeBuild test starts from.
+fn prepare_stack(codebuild: &Codebuild, repository: &str) -> (String, String, String) {
+    let key = format!("bgtool/{repository}/bgtool");
+    let sha256 = upload_build_binary(codebuild, &key);
     let created = codebuild.aws(&[
         "ecr",
         "create-repository",
         "--repository-name",
-        "buildspec-checksum",
+        repository,
+        "--image-tag-mutability",
+        "IMMUTABLE",
     ]);
     assert_eq!(created.code, 0, "{}", created.stderr);
-    let s3_uri = format!("s3://{ARTIFACT_BUCKET}/{key}");
+    (
+        sha256,
+        format!("s3://{ARTIFACT_BUCKET}/{key}"),
+        format!("123456789012.dkr.ecr.us-east-1.amazonaws.com/{repository}"),
+    )
+}
+
+#[test]
+fn the_buildspec_installs_the_uploaded_binary_only_when_its_checksum_matches() {
+    let codebuild = Codebuild::new();
+    let (sha256, s3_uri, repository_uri) = prepare_stack(&codebuild, "buildspec-checksum");
+    let repository_uri = repository_uri.as_str();
     let wrong = "0".repeat(64);
     let refused = codebuild.run(
         "buildspec.yml",
@@ -292,19 +304,8 @@ fn the_buildspec_installs_the_uploaded_binary_only_when_its_checksum_matches() {
 #[test]
 fn a_retried_build_of_the_same_commit_reuses_its_image() {
     let codebuild = Codebuild::new();
-    let key = "bgtool/retry-test/bgtool";
-    let sha256 = upload_build_binary(&codebuild, key);
-    let created = codebuild.aws(&[
-        "ecr",
-        "create-repository",
-        "--repository-name",
-        "buildspec-retry",
-        "--image-tag-mutability",
-        "IMMUTABLE",
-    ]);
-    assert_eq!(created.code, 0, "{}", created.stderr);
-    let s3_uri = format!("s3://{ARTIFACT_BUCKET}/{key}");
-    let repository_uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/buildspec-retry";
+    let (sha256, s3_uri, repository_uri) = prepare_stack(&codebuild, "buildspec-retry");
+    let repository_uri = repository_uri.as_str();
     let variables = [
         ("BGTOOL_URL", ""),
         ("BGTOOL_S3_URI", s3_uri.as_str()),
@@ -437,19 +438,8 @@ fn deploy_like_codedeploy_to_ecs(codebuild: &Codebuild, service: &str) -> String
 #[test]
 fn terraform_settings_reach_production_with_the_pipeline_image() {
     let codebuild = Codebuild::new();
-    let key = "bgtool/ownership-test/bgtool";
-    let sha256 = upload_build_binary(&codebuild, key);
-    let created = codebuild.aws(&[
-        "ecr",
-        "create-repository",
-        "--repository-name",
-        "owned",
-        "--image-tag-mutability",
-        "IMMUTABLE",
-    ]);
-    assert_eq!(created.code, 0, "{}", created.stderr);
-    let s3_uri = format!("s3://{ARTIFACT_BUCKET}/{key}");
-    let repository_uri = "123456789012.dkr.ecr.us-east-1.amazonaws.com/owned";
+    let (sha256, s3_uri, repository_uri) = prepare_stack(&codebuild, "owned");
+    let repository_uri = repository_uri.as_str();
     let first_commit = "1111111111aa1111111111111111111111111111";
     let second_commit = "2222222222bb2222222222222222222222222222";
     let pipeline_run = |commit: &str| {
