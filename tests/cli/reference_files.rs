@@ -22,6 +22,26 @@ fn bgtool_lines(buildspec: &str) -> Vec<String> {
         .collect()
 }
 
+/// The region and dummy credentials that go with the moto endpoint.
+const AWS_STAND_IN: [(&str, &str); 4] = [
+    ("AWS_DEFAULT_REGION", "us-east-1"),
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
+
+/// Variables the emitted CodeBuild project sets, for the seeded `web` service. ASSIGN_PUBLIC_IP
+/// is left out here: the line-by-line test renders the template's `:-DISABLED` default.
+const PROJECT_VARIABLES: [(&str, &str); 7] = [
+    ("CLUSTER_NAME", "bgtool-test"),
+    ("SERVICE_NAME", "web"),
+    ("TASK_FAMILY", "web"),
+    ("CONTAINER_NAME", "app"),
+    ("CONTAINER_PORT", "8080"),
+    ("SUBNETS", "subnet-0a1b2c3d,subnet-4e5f6a7b"),
+    ("SECURITY_GROUPS", "sg-0123456789abcdef0"),
+];
+
 /// Runs `line` with bash, as CodeBuild would, with the variables the emitted CodeBuild project
 /// sets and the moto endpoint standing in for AWS.
 fn run_build_line(line: &str, workspace: &Path) {
@@ -32,22 +52,13 @@ fn run_build_line(line: &str, workspace: &Path) {
         .current_dir(workspace)
         .env("PATH", format!("{}:/usr/bin:/bin", binary_folder.display()))
         .env("AWS_ENDPOINT_URL", moto_endpoint())
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(AWS_STAND_IN)
+        .envs(PROJECT_VARIABLES)
         .env(
             "REPOSITORY_URI",
             "123456789012.dkr.ecr.us-east-1.amazonaws.com/web",
         )
-        .env("IMAGE_TAG", "3f2a1c9d8e7b")
-        .env("CLUSTER_NAME", "bgtool-test")
-        .env("SERVICE_NAME", "web")
-        .env("TASK_FAMILY", "web")
-        .env("CONTAINER_NAME", "app")
-        .env("CONTAINER_PORT", "8080")
-        .env("SUBNETS", "subnet-0a1b2c3d,subnet-4e5f6a7b")
-        .env("SECURITY_GROUPS", "sg-0123456789abcdef0"));
+        .env("IMAGE_TAG", "3f2a1c9d8e7b"));
     assert_eq!(result.code, 0, "`{line}` failed:\n{}", result.stderr);
 }
 
@@ -149,20 +160,11 @@ impl Codebuild {
                 ),
             )
             .env("AWS_ENDPOINT_URL", moto_endpoint())
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .envs(AWS_STAND_IN)
+            .envs(PROJECT_VARIABLES)
             .env("AWS_CONFIG_FILE", self.config.path().join("config"))
             .env("DOCKER_CALLS", self.workspace.path().join("docker-calls"))
             .env("CODEBUILD_RESOLVED_SOURCE_VERSION", COMMIT)
-            .env("CLUSTER_NAME", "bgtool-test")
-            .env("SERVICE_NAME", "web")
-            .env("TASK_FAMILY", "web")
-            .env("CONTAINER_NAME", "app")
-            .env("CONTAINER_PORT", "8080")
-            .env("SUBNETS", "subnet-0a1b2c3d,subnet-4e5f6a7b")
-            .env("SECURITY_GROUPS", "sg-0123456789abcdef0")
             .env("ASSIGN_PUBLIC_IP", "DISABLED");
         command
     }
