@@ -67,13 +67,16 @@ pub fn static_binary_fixture() -> PathBuf {
 }
 
 /// An ELF header for `machine` with program headers of the given types (3 = interpreter).
+/// Tests run in parallel and share the file: it is written to a temporary file and renamed into
+/// place, so a test reading it never sees it half written.
 pub fn elf_fixture(name: &str, machine: u16, program_header_types: &[u32]) -> PathBuf {
-    let path = artifacts("fixtures").join(name);
-    fs::write(
-        &path,
-        bgtool::elf::minimal_elf(machine, program_header_types),
-    )
-    .expect("fixture can be written");
+    let folder = artifacts("fixtures");
+    let path = folder.join(name);
+    let mut temporary = tempfile::NamedTempFile::new_in(&folder).expect("fixture can be created");
+    temporary
+        .write_all(&bgtool::elf::minimal_elf(machine, program_header_types))
+        .expect("fixture can be written");
+    temporary.persist(&path).expect("fixture can be renamed");
     path
 }
 
