@@ -7,6 +7,7 @@ use std::future::Future;
 
 use serde_json::Value;
 
+use crate::deploy::StoppedTask;
 use crate::service::ServiceDescription;
 
 /// The ECS calls bgtool makes.
@@ -23,6 +24,36 @@ pub trait Ecs {
         cluster: &str,
         service: &str,
     ) -> impl Future<Output = anyhow::Result<ServiceDescription>>;
+
+    /// RegisterTaskDefinition with `request` sent exactly as given (a taskdef.json), so every
+    /// field survives even where the SDK's own types lag behind ECS. Returns `taskDefinition`.
+    fn register_task_definition(
+        &self,
+        request: &Value,
+    ) -> impl Future<Output = anyhow::Result<Value>>;
+
+    /// UpdateService to `task_definition`: starts a deployment. Returns the updated service.
+    fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+    ) -> impl Future<Output = anyhow::Result<ServiceDescription>>;
+
+    /// The tasks a deployment started that have stopped (ListTasks + DescribeTasks), at most 10.
+    fn stopped_tasks(
+        &self,
+        cluster: &str,
+        started_by: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<StoppedTask>>>;
+
+    /// StopServiceDeployment with ROLLBACK on the service's deployment in progress (from
+    /// ListServiceDeployments). Returns the stopped deployment's ARN, or `None` if none was running.
+    fn roll_back_running_deployment(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<String>>>;
 }
 
 /// Runs `work` against the real ECS on a single-threaded runtime, within the `--timeout` budget.
@@ -56,5 +87,25 @@ pub fn with_ecs<T>(
                 )
                 .into())
             })
+    })
+}
+
+/// Runs `work` against the real ECS on a single-threaded runtime with no bound on the whole: for
+/// deployments, which keep their own deadline (and roll back when it passes). Each call still has
+/// the `--timeout` of `settings`.
+///
+/// # Errors
+/// What `work` returns, or a missing Region.
+pub fn with_ecs_unbounded<T>(
+    settings: &crate::config::AwsSettings,
+    work: impl AsyncFnOnce(&sdk::SdkEcs) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?;
+    runtime.block_on(async {
+        let ecs = sdk::SdkEcs::connect(settings).await?;
+        work(&ecs).await
     })
 }

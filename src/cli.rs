@@ -11,6 +11,14 @@ Exit status:
   1  failure: bad input, an AWS error, a file that could not be written
   2  usage: the command line itself is wrong";
 
+const DEPLOY_EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0    the deployment completed (or, with --no-wait or --dry-run, was started or shown)
+  1    failure: bad input, an AWS error, a deployment that failed or ran out of time (then
+       rolled back)
+  2    usage: the command line itself is wrong
+  130  interrupted (SIGINT or SIGTERM): the deployment was rolled back";
+
 /// Build-stage artifacts for Amazon ECS blue/green deployments: taskdef.json, appspec.yaml,
 /// imageDetail.json.
 #[derive(Debug, Parser)]
@@ -58,6 +66,31 @@ pub enum Command {
     /// AWS's naming rules before anything is written.
     #[command(after_help = EXIT_STATUS_HELP)]
     EmitHcl(EmitHclArgs),
+
+    /// Register a task definition and deploy it to an ECS service, watched to the end.
+    ///
+    /// For services with the ECS deployment controller (rolling, or ECS's own blue/green, linear
+    /// and canary strategies): registers taskdef.json exactly as written (images from --image;
+    /// an `<IMAGEn_NAME>` placeholder left over is an error), updates the service to it, and
+    /// prints each change of state until the deployment completes. A failed deployment is
+    /// explained (ECS's reason, the stopped tasks' reasons and exit codes). When the wait runs
+    /// out, or on SIGINT/SIGTERM, the deployment is rolled back (StopServiceDeployment with
+    /// ROLLBACK) and bgtool waits until the service is back. No task definition is ever
+    /// deregistered. Prints the registered task definition's ARN on standard output.
+    #[command(after_help = DEPLOY_EXIT_STATUS_HELP)]
+    Deploy(DeployArgs),
+
+    /// Wait for a service's deployment in progress to end, printing each change of state.
+    ///
+    /// Exit 0 when it completes, 1 when it fails or the wait runs out. Stopping the wait (SIGINT,
+    /// SIGTERM) leaves the deployment running; `bgtool rollback` stops it.
+    #[command(after_help = DEPLOY_EXIT_STATUS_HELP)]
+    Wait(WaitArgs),
+
+    /// Roll back a service's deployment in progress (StopServiceDeployment with ROLLBACK) and
+    /// wait until the service runs its previous revision again.
+    #[command(after_help = DEPLOY_EXIT_STATUS_HELP)]
+    Rollback(WaitArgs),
 
     /// Validate existing appspec and taskdef files; exit 1 on any problem.
     #[command(after_help = EXIT_STATUS_HELP)]
@@ -542,6 +575,90 @@ pub struct AwsArgs {
     /// AWS_MAX_ATTEMPTS and AWS_RETRY_MODE).
     #[arg(long, value_name = "SECONDS", default_value = "60")]
     pub timeout: String,
+
+    /// Report every attempt of every AWS call on standard error (retries included).
+    #[arg(long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The cluster of the service.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+
+    /// The service to deploy to (ECS deployment controller).
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+
+    /// The task definition to register: a taskdef.json as `bgtool taskdef` writes it, or a saved
+    /// DescribeTaskDefinition output; `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub taskdef: PathBuf,
+
+    /// Set a container's image: CONTAINER=URI (fills an `<IMAGEn_NAME>` placeholder too). A bare
+    /// URI is allowed when the task definition has exactly one container. Repeatable.
+    #[arg(long, value_name = "[CONTAINER=]URI")]
+    pub image: Vec<String>,
+
+    /// Return once the deployment has started, without watching it.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// If a deployment of the service is already in progress, wait for it to end, then deploy
+    /// [default: refuse, naming it].
+    #[arg(long)]
+    pub wait_for_running: bool,
+
+    /// Register nothing and deploy nothing: print what production would gain and lose.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WaitArgs {
+    /// The cluster of the service.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+
+    /// The service whose deployment to follow.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+
+    /// The deployment to follow (`ecs-svc/…`) [default: the one in progress].
+    #[arg(long, value_name = "ID")]
+    pub deployment: Option<String>,
+
+    #[command(flatten)]
+    pub watch: WatchArgs,
+}
+
+/// How to reach AWS, and how long and how often to look while a deployment runs.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// AWS Region [default: AWS_REGION, then the profile's region].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Named profile from the AWS config files [default: AWS_PROFILE, then `default`].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Seconds to wait for a connection to AWS.
+    #[arg(long, value_name = "SECONDS", default_value = "5")]
+    pub connect_timeout: String,
+
+    /// Seconds the deployment may take before it is rolled back [default: 30 minutes plus the
+    /// bake times of the service's deployment strategy].
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<String>,
+
+    /// Seconds between looks at the service (one DescribeServices call each).
+    #[arg(long, value_name = "SECONDS", default_value = "10")]
+    pub poll_interval: String,
 
     /// Report every attempt of every AWS call on standard error (retries included).
     #[arg(long)]

@@ -13,10 +13,11 @@ use crate::error::UsageError;
 use crate::image;
 use crate::taskdef::{ImageEdit, ImageTarget, ImageValue, MAX_IMAGE_PLACEHOLDERS};
 
+pub mod deploy;
 mod emit_hcl;
 mod taskdef;
 
-pub use emit_hcl::{BuildBinary, DEPLOYMENT_CONFIGS, EmitHclSettings};
+pub use emit_hcl::{BuildBinary, DEPLOYMENT_CONFIGS, EmitHclSettings, MAX_DEPLOYMENT_WAIT_MINUTES};
 pub use taskdef::{LiveService, ReportSettings};
 
 /// Where input comes from.

@@ -49,6 +49,15 @@ pub fn report_line(line: &str) {
     );
 }
 
+/// Prints `bgtool: deploy: …`: one change of state of a deployment being watched.
+pub fn progress(line: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "bgtool: deploy: {}",
+        one_line(line)
+    );
+}
+
 /// Folds a message onto one line, so every diagnostic is exactly one line a log search can find.
 fn one_line(text: &str) -> String {
     text.trim_end().replace(['\n', '\r'], " ")

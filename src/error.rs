@@ -57,6 +57,20 @@ impl fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// A deployment stopped by SIGINT or SIGTERM (exit status 130), after its rollback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interrupted {
+    pub message: String,
+}
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// The first hint anywhere in an error's chain.
 #[must_use]
 pub fn hint_of(error: &anyhow::Error) -> Option<&str> {

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::error::UsageError;
+use crate::error::{Interrupted, UsageError};
 
 /// How bgtool ended. The numbers are part of the interface: scripts test them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +13,8 @@ pub enum ExitStatus {
     Failure,
     /// The command line itself was wrong (clap's own errors exit with this code too).
     Usage,
+    /// SIGINT or SIGTERM stopped a deployment, which was rolled back (or left to ECS).
+    Interrupted,
 }
 
 impl ExitStatus {
@@ -21,6 +23,11 @@ impl ExitStatus {
     pub fn of(error: &anyhow::Error) -> Self {
         if error.chain().any(<dyn std::error::Error>::is::<UsageError>) {
             Self::Usage
+        } else if error
+            .chain()
+            .any(<dyn std::error::Error>::is::<Interrupted>)
+        {
+            Self::Interrupted
         } else {
             Self::Failure
         }
@@ -33,6 +40,7 @@ impl ExitStatus {
             Self::Success => 0,
             Self::Failure => 1,
             Self::Usage => 2,
+            Self::Interrupted => 130,
         }
     }
 }
@@ -60,5 +68,14 @@ mod tests {
         assert_eq!(ExitStatus::of(&error), ExitStatus::Failure);
         assert_eq!(ExitStatus::Failure.code(), 1);
         assert_eq!(ExitStatus::Success.code(), 0);
+    }
+
+    #[test]
+    fn interrupted_deployments_exit_130() {
+        let error = anyhow::Error::new(Interrupted {
+            message: "stopped".to_owned(),
+        })
+        .context("deploying");
+        assert_eq!(ExitStatus::of(&error).code(), 130);
     }
 }

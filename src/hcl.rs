@@ -112,7 +112,13 @@ const CODEDEPLOY_BUILD_FILES: [(&str, &str); 2] = [
     ),
 ];
 
-/// With ECS-native deployments the build writes only imagedefinitions.json.
+/// The ECS-native deploy stage's buildspec, inlined into its CodeBuild project (a heredoc: it must
+/// hold no Terraform template sequence, which a unit test checks).
+pub const ECS_NATIVE_DEPLOY_BUILDSPEC: &str =
+    include_str!("../templates/buildspec-ecs-native-deploy.yml");
+
+/// With ECS-native deployments the build writes taskdef.json; the deploy stage's buildspec is
+/// inlined in the stack.
 const ECS_NATIVE_BUILD_FILES: [(&str, &str); 1] = [(
     "buildspec.yml",
     include_str!("../templates/buildspec-ecs-native.yml"),
@@ -250,6 +256,8 @@ fn terraform_files(options: &StackOptions) -> Result<Vec<EmittedFile>, minijinja
         // ECS-native CANARY and LINEAR strategies arrived in hashicorp/aws 6.21. The CodeDeploy
         // stack runs on 5.100 too, where many teams still are.
         provider_constraint => if ecs_native.is_some() { ">= 6.21, < 7.0" } else { ">= 5.100, < 7.0" },
+        deploy_buildspec => ECS_NATIVE_DEPLOY_BUILDSPEC.trim_end(),
+        max_deployment_wait_minutes => crate::config::MAX_DEPLOYMENT_WAIT_MINUTES,
         bgtool_url => &options.bgtool_url,
         bgtool_sha256 => &options.bgtool_sha256,
         task_subnets => if options.private_subnets { "private" } else { "public" },
@@ -294,6 +302,13 @@ pub fn hcl_string(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_inlined_deploy_buildspec_holds_no_terraform_template_sequence() {
+        let text = super::ECS_NATIVE_DEPLOY_BUILDSPEC;
+        assert!(!text.contains("${") && !text.contains("%{"), "{text}");
+        assert!(text.lines().all(|line| line.trim() != "EOT"), "{text}");
+    }
+
     use super::*;
 
     #[test]

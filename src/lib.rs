@@ -7,6 +7,7 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod deploy;
 pub mod diagnostics;
 pub mod edits;
 pub mod elf;
@@ -21,6 +22,7 @@ pub mod report;
 pub mod service;
 pub mod substitute;
 pub mod taskdef;
+pub mod watching;
 
 use cli::{Cli, Command};
 use config::{
@@ -45,6 +47,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             commands::image_definitions::run(&ImageDefinitionsSettings::resolve(args)?)
         }
         Command::EmitHcl(args) => commands::emit_hcl::run(&EmitHclSettings::resolve(args)?),
+        Command::Deploy(args) => {
+            commands::deploy::run(&config::deploy::DeploySettings::resolve(args)?)
+        }
+        Command::Wait(args) => commands::wait::run(&config::deploy::WaitSettings::resolve(args)?),
+        Command::Rollback(args) => {
+            commands::rollback::run(&config::deploy::WaitSettings::resolve(args)?)
+        }
         Command::Check(args) => commands::check::run(&CheckSettings::resolve(args)),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Man => commands::completions::man(),

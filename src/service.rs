@@ -13,8 +13,20 @@ pub struct ServiceDescription {
     pub deployment_controller: Option<DeploymentController>,
     pub task_sets: Vec<TaskSet>,
     pub deployments: Vec<Deployment>,
+    /// The service's event log, newest first.
+    pub events: Vec<ServiceEvent>,
+    /// Kept as ECS sent it: `deploy` reads the strategy and bake times from it.
+    pub deployment_configuration: Option<serde_json::Value>,
     #[serde(flatten)]
     pub placement: Placement,
+}
+
+/// One entry of a service's event log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServiceEvent {
+    pub id: String,
+    pub message: String,
 }
 
 /// Where and how tasks run: what an AppSpec repeats of the service. Services and task sets both
@@ -80,6 +92,12 @@ pub struct Deployment {
     pub id: String,
     pub status: String,
     pub task_definition: Option<String>,
+    pub rollout_state: Option<String>,
+    pub rollout_state_reason: Option<String>,
+    pub desired_count: Option<u32>,
+    pub running_count: Option<u32>,
+    pub pending_count: Option<u32>,
+    pub failed_tasks: Option<u32>,
 }
 
 /// A list the service leaves empty is taken from the PRIMARY task set, if there is one.
@@ -106,7 +124,9 @@ pub enum ServiceError {
 }
 
 impl ServiceDescription {
-    fn controller(&self) -> &str {
+    /// The deployment controller's type; ECS when the service names none.
+    #[must_use]
+    pub fn controller(&self) -> &str {
         self.deployment_controller
             .as_ref()
             .map_or("ECS", |controller| controller.kind.as_str())

@@ -9,16 +9,22 @@ use anyhow::{Context, Result, anyhow};
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ecs::config::interceptors::{
-    AfterDeserializationInterceptorContextRef, FinalizerInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    FinalizerInterceptorContextRef,
 };
 use aws_sdk_ecs::config::{ConfigBag, Intercept, Region, RuntimeComponents};
 use aws_sdk_ecs::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_ecs::types::TaskDefinitionField;
+use aws_sdk_ecs::types::{
+    ContainerDefinition, DesiredStatus, ServiceDeploymentStatus, StopServiceDeploymentStopType,
+    TaskDefinitionField,
+};
+use aws_smithy_types::body::SdkBody;
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::Ecs;
 use crate::config::AwsSettings;
+use crate::deploy::StoppedTask;
 use crate::error::Hinted;
 use crate::service::ServiceDescription;
 
@@ -321,6 +327,31 @@ impl Intercept for BodyCapture {
     }
 }
 
+/// Sends a prepared JSON body in place of the one the SDK serialized: RegisterTaskDefinition goes
+/// out with every field of taskdef.json, including ones this SDK version has no type for.
+#[derive(Debug)]
+struct ReplaceBody(Vec<u8>);
+
+impl Intercept for ReplaceBody {
+    fn name(&self) -> &'static str {
+        "ReplaceBody"
+    }
+
+    fn modify_before_signing(
+        &self,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
+        _runtime_components: &RuntimeComponents,
+        _config: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request_mut();
+        *request.body_mut() = SdkBody::from(self.0.clone());
+        request
+            .headers_mut()
+            .insert("content-length", self.0.len().to_string());
+        Ok(())
+    }
+}
+
 fn captured_json(capture: &BodyCapture, subject: &str) -> Result<Value> {
     let body = capture
         .take()
@@ -336,6 +367,19 @@ struct DescribeServicesBody {
     services: Vec<ServiceDescription>,
     #[serde(default)]
     failures: Vec<Failure>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateServiceBody {
+    service: ServiceDescription,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DescribeTasksBody {
+    #[serde(default)]
+    tasks: Vec<StoppedTask>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -417,5 +461,171 @@ impl Ecs for SdkEcs {
             call.not_found_hint(&self.region),
         )
         .into())
+    }
+
+    async fn register_task_definition(&self, request: &Value) -> Result<Value> {
+        let family = request
+            .get("family")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let call = Call {
+            action: "ecs:RegisterTaskDefinition",
+            subject: format!("registering task definition family `{family}`"),
+            lookup: Lookup::TaskDefinition {
+                reference: family.clone(),
+            },
+        };
+        let body = serde_json::to_vec(request).context("cannot encode the task definition")?;
+        let capture = BodyCapture::default();
+        // The typed input only satisfies the SDK's own checks; ReplaceBody sends `request`.
+        let mut builder = self
+            .client
+            .register_task_definition()
+            .family(family)
+            .container_definitions(ContainerDefinition::builder().build())
+            .customize()
+            .interceptor(ReplaceBody(body))
+            .interceptor(capture.clone());
+        if self.verbose {
+            builder = builder.interceptor(AttemptLog::new(call.action));
+        }
+        builder
+            .send()
+            .await
+            .map_err(|error| self.explain(&error, &call))?;
+        let mut response = captured_json(&capture, &call.subject)?;
+        response
+            .get_mut("taskDefinition")
+            .map(Value::take)
+            .filter(Value::is_object)
+            .ok_or_else(|| anyhow!("{}: the response has no `taskDefinition`", call.subject))
+    }
+
+    async fn update_service(
+        &self,
+        cluster: &str,
+        service: &str,
+        task_definition: &str,
+    ) -> Result<ServiceDescription> {
+        let call = Call {
+            action: "ecs:UpdateService",
+            subject: format!("updating service `{service}` in cluster `{cluster}`"),
+            lookup: Lookup::Service {
+                cluster: cluster.to_owned(),
+            },
+        };
+        let capture = BodyCapture::default();
+        let mut request = self
+            .client
+            .update_service()
+            .cluster(cluster)
+            .service(service)
+            .task_definition(task_definition)
+            .customize()
+            .interceptor(capture.clone());
+        if self.verbose {
+            request = request.interceptor(AttemptLog::new(call.action));
+        }
+        request
+            .send()
+            .await
+            .map_err(|error| self.explain(&error, &call))?;
+        let body: UpdateServiceBody =
+            serde_json::from_value(captured_json(&capture, &call.subject)?)
+                .with_context(|| format!("{}: unexpected UpdateService response", call.subject))?;
+        Ok(body.service)
+    }
+
+    async fn stopped_tasks(&self, cluster: &str, started_by: &str) -> Result<Vec<StoppedTask>> {
+        let call = Call {
+            action: "ecs:ListTasks",
+            subject: format!("listing the stopped tasks of `{started_by}`"),
+            lookup: Lookup::Service {
+                cluster: cluster.to_owned(),
+            },
+        };
+        let listed = self
+            .client
+            .list_tasks()
+            .cluster(cluster)
+            .started_by(started_by)
+            .desired_status(DesiredStatus::Stopped)
+            .max_results(10)
+            .send()
+            .await
+            .map_err(|error| self.explain(&error, &call))?;
+        let arns = listed.task_arns().to_vec();
+        if arns.is_empty() {
+            return Ok(Vec::new());
+        }
+        let call = Call {
+            action: "ecs:DescribeTasks",
+            subject: format!("describing the stopped tasks of `{started_by}`"),
+            lookup: Lookup::Service {
+                cluster: cluster.to_owned(),
+            },
+        };
+        let capture = BodyCapture::default();
+        self.client
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(arns))
+            .customize()
+            .interceptor(capture.clone())
+            .send()
+            .await
+            .map_err(|error| self.explain(&error, &call))?;
+        let body: DescribeTasksBody =
+            serde_json::from_value(captured_json(&capture, &call.subject)?)
+                .with_context(|| format!("{}: unexpected DescribeTasks response", call.subject))?;
+        Ok(body.tasks)
+    }
+
+    async fn roll_back_running_deployment(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<String>> {
+        let call = Call {
+            action: "ecs:ListServiceDeployments",
+            subject: format!("listing the deployments of service `{service}`"),
+            lookup: Lookup::Service {
+                cluster: cluster.to_owned(),
+            },
+        };
+        let listed = self
+            .client
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service)
+            .status(ServiceDeploymentStatus::Pending)
+            .status(ServiceDeploymentStatus::InProgress)
+            .send()
+            .await
+            .map_err(|error| self.explain(&error, &call))?;
+        let Some(arn) = listed
+            .service_deployments()
+            .iter()
+            .find_map(|deployment| deployment.service_deployment_arn())
+            .map(ToOwned::to_owned)
+        else {
+            return Ok(None);
+        };
+        let call = Call {
+            action: "ecs:StopServiceDeployment",
+            subject: format!("rolling back service deployment `{arn}`"),
+            lookup: Lookup::Service {
+                cluster: cluster.to_owned(),
+            },
+        };
+        self.client
+            .stop_service_deployment()
+            .service_deployment_arn(&arn)
+            .stop_type(StopServiceDeploymentStopType::Rollback)
+            .send()
+            .await
+            .map_err(|error| self.explain(&error, &call))?;
+        Ok(Some(arn))
     }
 }

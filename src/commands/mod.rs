@@ -2,8 +2,11 @@
 
 pub mod check;
 pub mod completions;
+pub mod deploy;
 pub mod emit_hcl;
 pub mod image_definitions;
 pub mod image_detail;
 pub mod render_appspec;
+pub mod rollback;
 pub mod taskdef;
+pub mod wait;

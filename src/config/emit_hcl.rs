@@ -34,9 +34,9 @@ pub enum BuildBinary {
     BesideTheStack,
 }
 
-/// The ECS deploy action follows a deployment for 60 minutes at most; bake and step times beyond
-/// this leave 15 minutes for starting tasks and health checks.
-pub const MAX_DEPLOYMENT_WAIT_MINUTES: u32 = 45;
+/// The pipeline's deploy build (`bgtool deploy`) may run 2160 minutes, CodeBuild's limit; it
+/// takes 70 of them for installing bgtool, starting and draining tasks, and a rollback.
+pub const MAX_DEPLOYMENT_WAIT_MINUTES: u32 = 2090;
 
 /// CodeDeploy's predefined ECS deployment configurations, by their short names.
 pub const DEPLOYMENT_CONFIGS: [&str; 5] = [
@@ -275,10 +275,10 @@ fn check_deployment_wait(kind: &DeploymentKind, bake_time_minutes: u32) -> Resul
     let wait = deployment_wait_minutes(kind, bake_time_minutes);
     if wait > MAX_DEPLOYMENT_WAIT_MINUTES {
         return Err(UsageError::new(format!(
-            "the deployment would wait {wait} minutes in bake and step times, but the pipeline's ECS deploy action gives up after 60 minutes (the most it allows) while ECS carries on"
+            "the deployment would wait {wait} minutes in bake and step times; with 70 minutes for starting tasks and a rollback, the pipeline's deploy build would outlast CodeBuild's 36 hours"
         ))
         .with_hint(format!(
-            "keep bake and step times to {MAX_DEPLOYMENT_WAIT_MINUTES} minutes in all, which leaves 15 for starting tasks and health checks"
+            "keep bake and step times to {MAX_DEPLOYMENT_WAIT_MINUTES} minutes in all"
         )));
     }
     Ok(())

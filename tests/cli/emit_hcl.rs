@@ -336,13 +336,32 @@ fn the_ecs_native_stack_has_no_codedeploy_and_its_own_build_file() {
         !text.contains("codedeploy"),
         "no CodeDeploy resource or permission"
     );
+    // Not the standard ECS action: it would deploy the running revision, not Terraform's latest.
     assert!(
-        text.contains("provider        = \"ECS\""),
-        "the standard ECS deploy action"
+        !text.contains("provider        = \"ECS\""),
+        "no standard ECS action"
     );
-    assert!(text.contains("FileName    = \"imagedefinitions.json\""));
+    assert!(
+        text.contains("ProjectName = aws_codebuild_project.deploy.name"),
+        "the Deploy stage runs bgtool deploy in CodeBuild"
+    );
+    // The deploy project's buildspec is the template, inlined as it is.
+    let inlined = text
+        .split("    buildspec = <<-EOT\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n    EOT\n").next())
+        .expect("an inlined buildspec");
+    assert_eq!(
+        format!("{inlined}\n"),
+        fs::read_to_string(repository().join("templates/buildspec-ecs-native-deploy.yml")).unwrap()
+    );
     insta::assert_snapshot!("ecs_native_main_tf", text);
+}
 
+/// The ECS-native module folder: its build's buildspec, and every variable each of its two
+/// CodeBuild projects reads set on that project.
+#[test]
+fn the_ecs_native_module_sets_what_its_buildspecs_read() {
     let folder = artifacts("hcl").join("ecs-native-module");
     let _ = fs::remove_dir_all(&folder);
     let result = run(bgtool()
@@ -360,21 +379,54 @@ fn the_ecs_native_stack_has_no_codedeploy_and_its_own_build_file() {
         fs::read(repository().join("templates/buildspec-ecs-native.yml")).unwrap()
     );
     let pipeline = fs::read_to_string(folder.join("pipeline.tf")).unwrap();
-    let buildspec = fs::read_to_string(folder.join("buildspec.yml")).unwrap();
-    for variable in [
+    let project = |name: &str| {
+        let start = pipeline
+            .find(&format!("resource \"aws_codebuild_project\" \"{name}\""))
+            .unwrap_or_else(|| panic!("no CodeBuild project {name}"));
+        let length = pipeline[start..].find("\n}\n").unwrap();
+        pipeline[start..start + length].to_owned()
+    };
+    let build_variables = [
         "REPOSITORY_URI",
         "CONTAINER_NAME",
+        "CLUSTER_NAME",
+        "SERVICE_NAME",
+        "TASK_FAMILY",
         "BGTOOL_URL",
+        "BGTOOL_S3_URI",
         "BGTOOL_SHA256",
+    ];
+    let deploy_variables = [
+        "CLUSTER_NAME",
+        "SERVICE_NAME",
+        "BGTOOL_URL",
+        "BGTOOL_S3_URI",
+        "BGTOOL_SHA256",
+    ];
+    for (project_name, file, variables) in [
+        (
+            "build",
+            "templates/buildspec-ecs-native.yml",
+            &build_variables[..],
+        ),
+        (
+            "deploy",
+            "templates/buildspec-ecs-native-deploy.yml",
+            &deploy_variables[..],
+        ),
     ] {
-        assert!(
-            buildspec.contains(&format!("${variable}")),
-            "the buildspec reads {variable}"
-        );
-        assert!(
-            pipeline.contains(&format!("name  = \"{variable}\"")),
-            "CodeBuild sets {variable}"
-        );
+        let buildspec = fs::read_to_string(repository().join(file)).unwrap();
+        let project = project(project_name);
+        for variable in variables {
+            assert!(
+                buildspec.contains(&format!("${variable}")),
+                "{file} reads {variable}"
+            );
+            assert!(
+                project.contains(&format!("name  = \"{variable}\"")),
+                "CodeBuild project {project_name} sets {variable}"
+            );
+        }
     }
 }
 
@@ -493,10 +545,19 @@ fn the_ecs_native_oracle_matrix_is_written() {
 #[test]
 fn ecs_native_mistakes_are_refused_before_anything_is_written() {
     let cases: [(&[&str], &str); 11] = [
-        // The pipeline's ECS deploy action follows a deployment for 60 minutes at most.
+        // The deploy build may run 36 hours, CodeBuild's limit; 70 minutes go to tasks and rollback.
         (
-            &["--strategy", "ecs-native", "--bake-time", "50"],
-            "the deployment would wait 50 minutes in bake and step times, but the pipeline's ECS deploy action gives up after 60 minutes",
+            &[
+                "--strategy",
+                "ecs-native",
+                "--strategy-kind",
+                "canary",
+                "--canary-bake-time",
+                "1440",
+                "--bake-time",
+                "651",
+            ],
+            "the deployment would wait 2091 minutes in bake and step times; with 70 minutes for starting tasks and a rollback, the pipeline's deploy build would outlast CodeBuild's 36 hours",
         ),
         (
             &[
@@ -505,11 +566,11 @@ fn ecs_native_mistakes_are_refused_before_anything_is_written() {
                 "--strategy-kind",
                 "linear",
                 "--linear-step-percent",
-                "10",
+                "3",
                 "--linear-step-bake-time",
-                "4",
+                "70",
             ],
-            "would wait 50 minutes",
+            "would wait 2390 minutes",
         ),
         (
             &[

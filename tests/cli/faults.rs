@@ -70,8 +70,8 @@ impl FaultServer {
     }
 }
 
-/// Reads one HTTP request (headers, then Content-Length bytes of body).
-fn read_request(stream: &mut TcpStream) -> Option<()> {
+/// Reads one HTTP request: its headers (lowercased) and its Content-Length bytes of body.
+pub(crate) fn read_request(stream: &mut TcpStream) -> Option<(String, Vec<u8>)> {
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     let mut received = Vec::new();
     let mut buffer = [0_u8; 4096];
@@ -98,7 +98,8 @@ fn read_request(stream: &mut TcpStream) -> Option<()> {
         }
         received.extend_from_slice(&buffer[..count]);
     }
-    Some(())
+    let body = received[header_end..].to_vec();
+    Some((headers, body))
 }
 
 fn write_reply(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<()> {

@@ -683,9 +683,9 @@ fn flag_cases() -> Vec<Case> {
         case("no subcommand", &[], 2, "Usage"),
         case(
             "unknown subcommand",
-            &["deploy"],
+            &["launch"],
             2,
-            "unrecognized subcommand 'deploy'",
+            "unrecognized subcommand 'launch'",
         ),
     ]
 }

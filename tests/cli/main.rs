@@ -3,6 +3,7 @@
 
 mod aws;
 mod check;
+mod deploy;
 mod emit_hcl;
 mod faults;
 mod harness;

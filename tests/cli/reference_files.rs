@@ -96,17 +96,27 @@ fn the_buildspec_bgtool_lines_write_three_valid_files() {
 }
 
 #[test]
-fn the_ecs_native_buildspec_writes_image_definitions() {
+fn the_ecs_native_buildspec_writes_the_family_latest_with_the_new_image() {
     let lines = bgtool_lines("templates/buildspec-ecs-native.yml");
     assert_eq!(lines.len(), 2, "{lines:?}");
     let workspace = tempfile::tempdir().unwrap();
     for line in &lines {
         run_build_line(line, workspace.path());
     }
+    let written: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(workspace.path().join("taskdef.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["family"], "web");
     assert_eq!(
-        fs::read_to_string(workspace.path().join("imagedefinitions.json")).unwrap(),
-        "[\n  {\n    \"name\": \"app\",\n    \"imageUri\": \"123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b\"\n  }\n]\n"
+        written["containerDefinitions"][0]["image"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b"
     );
+    assert!(written.get("revision").is_none() && written.get("taskDefinitionArn").is_none());
+    fs::copy(
+        workspace.path().join("taskdef.json"),
+        artifacts("taskdef").join("ecs-native-build.json"),
+    )
+    .unwrap();
 }
 
 /// One CodeBuild run of a buildspec's install, pre_build and build phases: one bash shell, as
@@ -179,7 +189,10 @@ impl Codebuild {
         let parsed: serde_norway::Value = serde_norway::from_str(&text).unwrap();
         let mut script = String::new();
         for phase in ["install", "pre_build", "build"] {
-            for command in parsed["phases"][phase]["commands"].as_sequence().unwrap() {
+            let Some(commands) = parsed["phases"][phase]["commands"].as_sequence() else {
+                continue;
+            };
+            for command in commands {
                 let command = command.as_str().unwrap().replace(
                     "/usr/local/bin/",
                     &format!("{}/", self.bin.path().display()),
@@ -464,7 +477,7 @@ fn terraform_settings_reach_production_with_the_pipeline_image() {
     pipeline_run(first_commit);
     let first = deploy_like_codedeploy_to_ecs(&codebuild, "owned");
 
-    terraform_registers_more_cpu_memory_and_a_variable(&codebuild);
+    terraform_registers_more_cpu_memory_and_a_variable(&codebuild, "owned");
 
     let second_build = pipeline_run(second_commit);
     // The report says what production gains, on the build's log.
@@ -516,10 +529,107 @@ fn terraform_settings_reach_production_with_the_pipeline_image() {
     assert_eq!(primary["taskDefinition"], second.as_str());
 }
 
-/// `terraform apply` of the `owned` family with more CPU and memory and a new variable.
-fn terraform_registers_more_cpu_memory_and_a_variable(codebuild: &Codebuild) {
+/// The same guarantee for the ECS-native pipeline: its build writes taskdef.json from the family's
+/// latest revision with the new image, and its Deploy stage (`bgtool deploy`) registers that and
+/// updates the service to it. The deploy runs with `--no-wait` here: moto keeps no deployment
+/// state to follow (the waiting is tested against the scripted endpoint in `deploy.rs`).
+#[test]
+fn terraform_settings_reach_an_ecs_native_service_with_the_pipeline_image() {
+    let codebuild = Codebuild::new();
+    let (sha256, s3_uri, repository_uri) = prepare_stack(&codebuild, "native");
+    let repository_uri = repository_uri.as_str();
+    let stage = |buildspec: &str, commit: &str| {
+        let result = codebuild.run(
+            buildspec,
+            &[
+                ("BGTOOL_URL", ""),
+                ("BGTOOL_S3_URI", &s3_uri),
+                ("BGTOOL_SHA256", &sha256),
+                ("REPOSITORY_URI", repository_uri),
+                ("SERVICE_NAME", "native"),
+                ("TASK_FAMILY", "native"),
+                ("DEPLOY_OPTIONS", "--no-wait"),
+                ("CODEBUILD_RESOLVED_SOURCE_VERSION", commit),
+            ],
+        );
+        assert_eq!(
+            result.code, 0,
+            "{buildspec}\n{}\n{}",
+            result.stdout, result.stderr
+        );
+        result
+    };
+    let running = || {
+        let service = codebuild.aws(&[
+            "ecs",
+            "describe-services",
+            "--cluster",
+            "bgtool-test",
+            "--services",
+            "native",
+        ]);
+        let service: serde_json::Value = serde_json::from_str(&service.stdout).unwrap();
+        service["services"][0]["taskDefinition"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let first_commit = "3333333333cc3333333333333333333333333333";
+    let second_commit = "4444444444dd4444444444444444444444444444";
+
+    stage("templates/buildspec-ecs-native.yml", first_commit);
+    let first = stage("templates/buildspec-ecs-native-deploy.yml", first_commit);
+    // The install phase prints the checksum and version; `bgtool deploy` prints the ARN last.
+    let deployed_arn = |run: &crate::harness::Run| run.stdout.lines().last().unwrap().to_owned();
+    assert_eq!(
+        deployed_arn(&first),
+        running(),
+        "deploy prints what it deployed"
+    );
+
+    terraform_registers_more_cpu_memory_and_a_variable(&codebuild, "native");
+
+    let second_build = stage("templates/buildspec-ecs-native.yml", second_commit);
+    assert!(
+        second_build
+            .stderr
+            .contains("bgtool: report: task: cpu `256` → `512`; memory `512` → `1024`"),
+        "{}",
+        second_build.stderr
+    );
+    let second = stage("templates/buildspec-ecs-native-deploy.yml", second_commit);
+    let second_arn = deployed_arn(&second);
+    assert_eq!(
+        second_arn,
+        running(),
+        "the service runs the second revision"
+    );
+    assert_ne!(second_arn, deployed_arn(&first));
+
+    let deployed = &describe_task_definition(&codebuild, &second_arn);
+    assert_eq!(deployed["cpu"], "512", "Terraform's CPU");
+    assert_eq!(deployed["memory"], "1024", "Terraform's memory");
+    let container = &deployed["containerDefinitions"][0];
+    assert_eq!(
+        container["image"],
+        format!("{repository_uri}:{}", &second_commit[..12]),
+        "the second build's image"
+    );
+    assert!(
+        container["environment"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!({"name": "FEATURE_CHECKOUT", "value": "on"})),
+        "Terraform's new variable: {container}"
+    );
+}
+
+/// `terraform apply` of `family` (a fixture in tests/fixtures/register) with more CPU and memory
+/// and a new variable.
+fn terraform_registers_more_cpu_memory_and_a_variable(codebuild: &Codebuild, family: &str) {
     let mut changed: serde_json::Value = serde_json::from_str(
-        &fs::read_to_string(repository().join("tests/fixtures/register/owned.json")).unwrap(),
+        &fs::read_to_string(repository().join(format!("tests/fixtures/register/{family}.json")))
+            .unwrap(),
     )
     .unwrap();
     changed["cpu"] = "512".into();

@@ -5,7 +5,9 @@ Usage: seed.py ENDPOINT_URL
 The task definitions are the RegisterTaskDefinition inputs in tests/fixtures/register/. The
 `web` service uses the CODE_DEPLOY controller: its own taskDefinition names web:2 (the revision
 being deployed) while the PRIMARY task set, which takes production traffic, runs web:1. The
-`owned` service (CODE_DEPLOY too) runs owned:1, the revision Terraform registered.
+`owned` service (CODE_DEPLOY too) runs owned:1, the revision Terraform registered. The `native`
+service has the ECS deployment controller (ECS-native blue/green) and runs native:1; with no
+tasks wanted, moto reports its deployment COMPLETED.
 """
 
 import json
@@ -110,7 +112,18 @@ def main(endpoint: str) -> None:
         desiredCount=1,
         launchType="EC2",
     )
-    print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1, owned:1; services web, worker, owned")
+    # `native`: the ECS-native pipeline's service, deployed by `bgtool deploy` in the tests.
+    native_1 = register("native")
+    ecs.create_service(
+        cluster=CLUSTER,
+        serviceName="native",
+        taskDefinition=native_1,
+        desiredCount=0,
+        launchType="FARGATE",
+        deploymentController={"type": "ECS"},
+        networkConfiguration=network,
+    )
+    print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1, owned:1, native:1; services web, worker, owned, native")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,262 @@
+//! `bgtool deploy`: register a task definition, roll an ECS service to it, and watch the
+//! deployment to its end, rolling back when time runs out or a signal arrives.
+
+use anyhow::{Context, Result, bail};
+use serde_json::{Map, Value};
+
+use crate::aws::{self, Ecs};
+use crate::config::deploy::DeploySettings;
+use crate::deploy::{Watch, primary_task_definition, running_deployment, wait_bound};
+use crate::diagnostics::{self, note, warn};
+use crate::error::{Hinted, Interrupted};
+use crate::files::{json_text, parse_json, read_input};
+use crate::report::compare;
+use crate::service::ServiceDescription;
+use crate::taskdef::{apply_images, registerable};
+use crate::watching::{
+    Ended, Signals, failure, minutes, refuse_other_controllers, roll_back, watch_until,
+};
+
+/// Registers the task definition, updates the service to it and follows the deployment.
+///
+/// # Errors
+/// Bad input (before any AWS call), an ECS error, another deployment in progress, a deployment
+/// that fails, or one stopped by the clock or a signal (then rolled back).
+pub fn run(settings: &DeploySettings) -> Result<()> {
+    // Everything local first: a bad file or flag fails before anything is registered.
+    let origin = settings.taskdef.describe();
+    let described = parse_json(&read_input(&settings.taskdef)?, &settings.taskdef)?;
+    let mut document = registerable(described).with_context(|| origin.clone())?;
+    for image in
+        apply_images(&mut document, &settings.image_edits).with_context(|| origin.clone())?
+    {
+        note(&format!(
+            "container `{}` image set to `{}`",
+            image.container, image.image
+        ));
+    }
+    refuse_placeholders(&document).with_context(|| origin.clone())?;
+    aws::with_ecs_unbounded(&settings.watch.aws, async |ecs| {
+        deploy(ecs, settings, document).await
+    })
+}
+
+async fn deploy(
+    ecs: &impl Ecs,
+    settings: &DeploySettings,
+    document: Map<String, Value>,
+) -> Result<()> {
+    let target = (settings.cluster.as_str(), settings.service.as_str());
+    let mut signals = Signals::install()?;
+    let service = ecs.describe_service(target.0, target.1).await?;
+    refuse_other_controllers(&service, target.1)?;
+    let service = wait_for_earlier(ecs, settings, service, &mut signals).await?;
+    let previous = primary_task_definition(&service).map(ToOwned::to_owned);
+    if settings.dry_run {
+        return dry_run(ecs, previous.as_deref(), document).await;
+    }
+    let registered = ecs
+        .register_task_definition(&Value::Object(document))
+        .await?;
+    let arn = registered
+        .get("taskDefinitionArn")
+        .and_then(Value::as_str)
+        .context("RegisterTaskDefinition returned no `taskDefinitionArn`")?
+        .to_owned();
+    note(&format!("registered `{arn}`"));
+    let updated = ecs.update_service(target.0, target.1, &arn).await?;
+    // Data for scripts: the revision now deploying.
+    println!("{arn}");
+    let deployment = updated
+        .deployments
+        .iter()
+        .find(|deployment| {
+            deployment.status == "PRIMARY" && deployment.task_definition.as_deref() == Some(&arn)
+        })
+        .map(|deployment| deployment.id.clone());
+    if !settings.wait {
+        note(&format!(
+            "deployment {} of `{}` started; not waiting (`--no-wait`)",
+            deployment.map_or_else(String::new, |id| format!("`{id}`")),
+            target.1
+        ));
+        return Ok(());
+    }
+    let Some(id) = deployment else {
+        return Err(Hinted::new(
+            format!(
+                "ECS reports no PRIMARY deployment of `{arn}` after updating `{}`",
+                target.1
+            ),
+            format!(
+                "see `aws ecs describe-services --cluster {} --services {}`",
+                target.0, target.1
+            ),
+        )
+        .into());
+    };
+    follow_new_deployment(
+        ecs,
+        settings,
+        &service,
+        (&id, &arn),
+        previous.as_deref(),
+        &mut signals,
+    )
+    .await
+}
+
+/// Watches the deployment `bgtool deploy` started until it ends; on a signal or when time runs
+/// out, rolls it back to `previous`.
+async fn follow_new_deployment(
+    ecs: &impl Ecs,
+    settings: &DeploySettings,
+    service: &ServiceDescription,
+    (id, arn): (&str, &str),
+    previous: Option<&str>,
+    signals: &mut Signals,
+) -> Result<()> {
+    let target = (settings.cluster.as_str(), settings.service.as_str());
+    let bound = settings
+        .watch
+        .timeout
+        .unwrap_or_else(|| wait_bound(service));
+    note(&format!(
+        "watching deployment `{id}` for up to {}, every {} s",
+        minutes(bound),
+        settings.watch.poll_interval.as_secs_f64()
+    ));
+    let mut watch = Watch::new(id, service);
+    match watch_until(ecs, target, &mut watch, bound, &settings.watch, signals).await? {
+        Ended::Completed => {
+            note(&format!(
+                "deployment `{id}` completed: `{}` runs `{arn}`",
+                target.1
+            ));
+            Ok(())
+        }
+        Ended::Failed { reason } => Err(failure(ecs, target.0, id, &reason).await),
+        Ended::Interrupted { signal } => {
+            warn(&format!("{signal}: rolling back deployment `{id}`"));
+            roll_back(ecs, target, previous, &settings.watch, signals).await?;
+            Err(Interrupted {
+                message: format!("{signal}: deployment `{id}` was rolled back"),
+            }
+            .into())
+        }
+        Ended::TimedOut => {
+            warn(&format!(
+                "deployment `{id}` did not complete within {}: rolling it back",
+                minutes(bound)
+            ));
+            roll_back(ecs, target, previous, &settings.watch, signals).await?;
+            Err(Hinted::new(
+                format!(
+                    "deployment `{id}` did not complete within {} and was rolled back",
+                    minutes(bound)
+                ),
+                "the events above say where it stood; give more time with `--timeout SECONDS`",
+            )
+            .into())
+        }
+    }
+}
+
+/// With a deployment already in progress: an error naming it, or with `--wait-for-running`, the
+/// service as it is once that deployment has ended.
+async fn wait_for_earlier(
+    ecs: &impl Ecs,
+    settings: &DeploySettings,
+    service: ServiceDescription,
+    signals: &mut Signals,
+) -> Result<ServiceDescription> {
+    let target = (settings.cluster.as_str(), settings.service.as_str());
+    let Some(running) = running_deployment(&service) else {
+        return Ok(service);
+    };
+    let description = format!(
+        "deployment `{}` of `{}` ({}) is {}",
+        running.id,
+        running
+            .task_definition
+            .as_deref()
+            .unwrap_or("an unknown task definition"),
+        target.1,
+        running.rollout_state.as_deref().unwrap_or("in progress"),
+    );
+    if !settings.wait_for_running {
+        return Err(Hinted::new(
+            format!("{description}: a second deployment would replace it halfway"),
+            "wait for it to end (`bgtool wait`), or pass `--wait-for-running`",
+        )
+        .into());
+    }
+    note(&format!("{description}: waiting for it to end first"));
+    let mut watch = Watch::new(&running.id.clone(), &service);
+    let bound = settings
+        .watch
+        .timeout
+        .unwrap_or_else(|| wait_bound(&service));
+    match watch_until(ecs, target, &mut watch, bound, &settings.watch, signals).await? {
+        Ended::Completed => note("the earlier deployment completed"),
+        Ended::Failed { reason } => note(&format!("the earlier deployment failed: {reason}")),
+        Ended::Interrupted { signal } => {
+            return Err(Interrupted {
+                message: format!("{signal}: stopped before deploying anything"),
+            }
+            .into());
+        }
+        Ended::TimedOut => bail!(
+            "the earlier deployment did not end within {}; nothing deployed",
+            minutes(bound)
+        ),
+    }
+    ecs.describe_service(target.0, target.1).await
+}
+
+/// Prints the change report against what the service runs, and the task definition that would
+/// be registered, on standard output.
+async fn dry_run(
+    ecs: &impl Ecs,
+    previous: Option<&str>,
+    document: Map<String, Value>,
+) -> Result<()> {
+    match previous {
+        Some(arn) => {
+            let live = registerable(ecs.describe_task_definition(arn).await?)
+                .with_context(|| format!("task definition `{arn}` from ECS"))?;
+            for line in compare(arn, &live, &document).lines() {
+                diagnostics::report_line(&line);
+            }
+        }
+        None => note("the service runs no task definition to compare with"),
+    }
+    note("dry run: nothing registered, nothing deployed");
+    print!("{}", json_text(&Value::Object(document)));
+    Ok(())
+}
+
+/// An `<IMAGEn_NAME>` placeholder that reached `deploy` was meant for CodeDeployToECS to fill;
+/// ECS would try to pull it.
+fn refuse_placeholders(document: &Map<String, Value>) -> Result<()> {
+    let containers = document
+        .get("containerDefinitions")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for container in containers {
+        let image = container
+            .get("image")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if image.starts_with("<IMAGE") && image.ends_with("_NAME>") {
+            let name = container.get("name").and_then(Value::as_str).unwrap_or("?");
+            return Err(Hinted::new(
+                format!("container `{name}` has the placeholder `{image}` as its image"),
+                format!("give its image: `--image {name}=URI`"),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}

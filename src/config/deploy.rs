@@ -1,0 +1,126 @@
+//! Settings of `deploy`, `wait` and `rollback`, checked before any AWS call.
+
+use std::time::Duration;
+
+use super::Input;
+use super::{AwsSettings, check_region, non_empty, parse_seconds, resolve_image_edits};
+use crate::cli::{AwsArgs, DeployArgs, WaitArgs, WatchArgs};
+use crate::error::UsageError;
+use crate::taskdef::ImageEdit;
+
+/// Each AWS call on its own, retries included; the deployment as a whole has `timeout`.
+const CALL_TIMEOUT: &str = "60";
+
+/// The longest `--timeout` taken: a day is more than any ECS strategy's bake times add up to.
+const LONGEST_WAIT_SECONDS: f64 = 24.0 * 3600.0;
+
+/// How to reach AWS and how to watch a deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchSettings {
+    pub aws: AwsSettings,
+    /// `None`: derived from the service's deployment strategy.
+    pub timeout: Option<Duration>,
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploySettings {
+    pub cluster: String,
+    pub service: String,
+    pub taskdef: Input,
+    pub image_edits: Vec<ImageEdit>,
+    pub wait: bool,
+    pub wait_for_running: bool,
+    pub dry_run: bool,
+    pub watch: WatchSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WaitSettings {
+    pub cluster: String,
+    pub service: String,
+    pub deployment: Option<String>,
+    pub watch: WatchSettings,
+}
+
+impl DeploySettings {
+    /// Checks the `deploy` flags.
+    ///
+    /// # Errors
+    /// A [`UsageError`] naming the flag whose value cannot be used.
+    pub fn resolve(args: DeployArgs) -> Result<Self, UsageError> {
+        non_empty("--cluster", &args.cluster)?;
+        non_empty("--service", &args.service)?;
+        if args.no_wait && args.dry_run {
+            return Err(UsageError::new(
+                "`--no-wait` and `--dry-run` together: a dry run starts nothing to wait for",
+            ));
+        }
+        Ok(Self {
+            cluster: args.cluster,
+            service: args.service,
+            taskdef: Input::from_path(args.taskdef),
+            image_edits: resolve_image_edits(&args.image, &[])?,
+            wait: !args.no_wait,
+            wait_for_running: args.wait_for_running,
+            dry_run: args.dry_run,
+            watch: WatchSettings::resolve(args.watch)?,
+        })
+    }
+}
+
+impl WaitSettings {
+    /// Checks the `wait` and `rollback` flags.
+    ///
+    /// # Errors
+    /// A [`UsageError`] naming the flag whose value cannot be used.
+    pub fn resolve(args: WaitArgs) -> Result<Self, UsageError> {
+        non_empty("--cluster", &args.cluster)?;
+        non_empty("--service", &args.service)?;
+        if let Some(deployment) = &args.deployment {
+            non_empty("--deployment", deployment)?;
+        }
+        Ok(Self {
+            cluster: args.cluster,
+            service: args.service,
+            deployment: args.deployment,
+            watch: WatchSettings::resolve(args.watch)?,
+        })
+    }
+}
+
+impl WatchSettings {
+    fn resolve(args: WatchArgs) -> Result<Self, UsageError> {
+        if let Some(region) = &args.region {
+            check_region(region)?;
+        }
+        let timeout = args
+            .timeout
+            .as_deref()
+            .map(|text| {
+                let seconds: f64 = text.trim().parse().map_err(|_| {
+                    UsageError::new(format!("`--timeout`: `{text}` is not a number of seconds"))
+                })?;
+                if seconds > 0.0 && seconds <= LONGEST_WAIT_SECONDS {
+                    Ok(Duration::from_secs_f64(seconds))
+                } else {
+                    Err(UsageError::new(format!(
+                        "`--timeout`: `{text}` is out of range; give more than 0 and at most {LONGEST_WAIT_SECONDS} seconds"
+                    )))
+                }
+            })
+            .transpose()?;
+        let aws = AwsSettings::resolve(AwsArgs {
+            region: args.region,
+            profile: args.profile,
+            connect_timeout: args.connect_timeout,
+            timeout: CALL_TIMEOUT.to_owned(),
+            verbose: args.verbose,
+        })?;
+        Ok(Self {
+            aws,
+            timeout,
+            poll_interval: parse_seconds("--poll-interval", &args.poll_interval)?,
+        })
+    }
+}

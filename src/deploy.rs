@@ -1,0 +1,410 @@
+//! How an ECS deployment is going, read from successive DescribeServices descriptions, and how
+//! long it may take. Pure: descriptions come in as data; lines for people and a verdict go out.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::service::{Deployment, ServiceDescription};
+
+/// Where a watched deployment stands after one look at the service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    InProgress,
+    Completed,
+    Failed { reason: String },
+}
+
+/// Follows one deployment across polls: remembers what was already said, so each change of
+/// state and each new service event is printed once.
+#[derive(Debug, Clone)]
+pub struct Watch {
+    /// `None`: whichever deployment is PRIMARY (a rollback's, whose id bgtool never learns).
+    deployment_id: Option<String>,
+    last_state: Option<String>,
+    seen_events: HashSet<String>,
+}
+
+impl Watch {
+    /// Starts watching `deployment_id`; events `service` already lists are history, not news.
+    #[must_use]
+    pub fn new(deployment_id: &str, service: &ServiceDescription) -> Self {
+        Self {
+            deployment_id: Some(deployment_id.to_owned()),
+            last_state: None,
+            seen_events: service
+                .events
+                .iter()
+                .map(|event| event.id.clone())
+                .collect(),
+        }
+    }
+
+    /// Watches whichever deployment is PRIMARY at each look.
+    #[must_use]
+    pub fn primary(service: &ServiceDescription) -> Self {
+        Self {
+            deployment_id: None,
+            ..Self::new("", service)
+        }
+    }
+
+    /// One look at the service: the lines to print (oldest first) and the verdict.
+    pub fn observe(&mut self, service: &ServiceDescription) -> (Vec<String>, Outcome) {
+        let mut lines = Vec::new();
+        // ECS lists events newest first; people read them oldest first.
+        for event in service.events.iter().rev() {
+            if self.seen_events.insert(event.id.clone()) {
+                lines.push(format!("event: {}", event.message));
+            }
+        }
+        let Some(deployment) = service.deployments.iter().find(|deployment| {
+            self.deployment_id
+                .as_ref()
+                .map_or(deployment.status == "PRIMARY", |id| deployment.id == *id)
+        }) else {
+            let now = service
+                .deployments
+                .iter()
+                .find(|deployment| deployment.status == "PRIMARY")
+                .and_then(|deployment| deployment.task_definition.as_deref())
+                .unwrap_or("an unknown task definition");
+            return (
+                lines,
+                Outcome::Failed {
+                    reason: format!(
+                        "deployment `{}` is no longer listed: the service now runs `{now}`",
+                        self.deployment_id.as_deref().unwrap_or("PRIMARY")
+                    ),
+                },
+            );
+        };
+        let state = describe(deployment);
+        if self.last_state.as_deref() != Some(state.as_str()) {
+            lines.push(state.clone());
+            self.last_state = Some(state);
+        }
+        (lines, verdict(deployment, service.deployments.len()))
+    }
+}
+
+/// `deployment ID IN_PROGRESS: 1/2 running, 1 pending, 0 failed`.
+fn describe(deployment: &Deployment) -> String {
+    let count = |value: Option<u32>| value.unwrap_or(0);
+    format!(
+        "deployment `{}` {}: {}/{} running, {} pending, {} failed",
+        deployment.id,
+        deployment
+            .rollout_state
+            .as_deref()
+            .unwrap_or(&deployment.status),
+        count(deployment.running_count),
+        count(deployment.desired_count),
+        count(deployment.pending_count),
+        count(deployment.failed_tasks),
+    )
+}
+
+fn verdict(deployment: &Deployment, deployments: usize) -> Outcome {
+    match deployment.rollout_state.as_deref() {
+        Some("COMPLETED") => Outcome::Completed,
+        Some("FAILED") => Outcome::Failed {
+            reason: deployment
+                .rollout_state_reason
+                .clone()
+                .unwrap_or_else(|| format!("deployment `{}` failed", deployment.id)),
+        },
+        Some(_) => Outcome::InProgress,
+        // Without a rollout state (older services), done means alone and at its desired count.
+        None => {
+            let settled = deployments == 1
+                && deployment.pending_count.unwrap_or(0) == 0
+                && deployment.running_count == deployment.desired_count;
+            if settled {
+                Outcome::Completed
+            } else {
+                Outcome::InProgress
+            }
+        }
+    }
+}
+
+/// The deployment of `service` still under way, if any: the one a new deploy would collide with.
+#[must_use]
+pub fn running_deployment(service: &ServiceDescription) -> Option<&Deployment> {
+    let in_progress = service
+        .deployments
+        .iter()
+        .find(|deployment| deployment.rollout_state.as_deref() == Some("IN_PROGRESS"));
+    in_progress.or_else(|| {
+        // Several deployments at once means the PRIMARY one is still replacing the others.
+        if service.deployments.len() > 1 {
+            service
+                .deployments
+                .iter()
+                .find(|deployment| deployment.status == "PRIMARY")
+        } else {
+            None
+        }
+    })
+}
+
+/// Whether `service` is settled: nothing in progress, and (if given) on `task_definition`.
+#[must_use]
+pub fn settled(service: &ServiceDescription, task_definition: Option<&str>) -> bool {
+    running_deployment(service).is_none()
+        && service
+            .deployments
+            .iter()
+            .filter(|deployment| deployment.status == "PRIMARY")
+            .all(|deployment| deployment.rollout_state.as_deref() != Some("FAILED"))
+        && task_definition.is_none_or(|wanted| primary_task_definition(service) == Some(wanted))
+}
+
+/// The task definition the service runs when settled: its PRIMARY deployment's.
+#[must_use]
+pub fn primary_task_definition(service: &ServiceDescription) -> Option<&str> {
+    service
+        .deployments
+        .iter()
+        .find(|deployment| deployment.status == "PRIMARY")
+        .and_then(|deployment| deployment.task_definition.as_deref())
+        .or(service.task_definition.as_deref())
+}
+
+/// Time to start tasks, pass health checks and drain the old ones (the ALB's default
+/// deregistration delay alone is 5 minutes), before any bake time the service adds.
+const BASE_WAIT: Duration = Duration::from_mins(30);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct DeploymentConfiguration {
+    strategy: Option<String>,
+    bake_time_in_minutes: Option<u64>,
+    linear_configuration: Option<LinearConfiguration>,
+    canary_configuration: Option<CanaryConfiguration>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct LinearConfiguration {
+    step_percent: Option<f64>,
+    step_bake_time_in_minutes: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct CanaryConfiguration {
+    canary_bake_time_in_minutes: Option<u64>,
+}
+
+/// How long a deployment of `service` may take before bgtool gives up and rolls it back: a base
+/// for starting and draining tasks, plus the bake times the service's own strategy adds.
+#[must_use]
+pub fn wait_bound(service: &ServiceDescription) -> Duration {
+    let configuration: DeploymentConfiguration = service
+        .deployment_configuration
+        .clone()
+        .and_then(|value: Value| serde_json::from_value(value).ok())
+        .unwrap_or_default();
+    let bake = configuration.bake_time_in_minutes.unwrap_or(0);
+    let steps = match configuration.strategy.as_deref() {
+        Some("LINEAR") => configuration.linear_configuration.map_or(0, |linear| {
+            let percent = linear.step_percent.unwrap_or(10.0).clamp(1.0, 100.0);
+            // One bake per step, counted as ceil(100 / step percent) like the emitted stack's
+            // `deployment_wait_minutes`, so the deploy build's timeout always covers this bound.
+            #[expect(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "clamped to 1..=100 steps"
+            )]
+            let count = (100.0 / percent).ceil() as u64;
+            count * linear.step_bake_time_in_minutes.unwrap_or(0)
+        }),
+        Some("CANARY") => configuration
+            .canary_configuration
+            .map_or(0, |canary| canary.canary_bake_time_in_minutes.unwrap_or(0)),
+        _ => 0,
+    };
+    BASE_WAIT + Duration::from_secs((bake + steps) * 60)
+}
+
+/// A task that stopped, as DescribeTasks tells it: enough to say why a deployment failed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StoppedTask {
+    pub task_arn: String,
+    pub stopped_reason: Option<String>,
+    pub stop_code: Option<String>,
+    pub containers: Vec<StoppedContainer>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StoppedContainer {
+    pub name: String,
+    pub exit_code: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// `task 0123abcd stopped: REASON; container `app` exited 1 (REASON)`.
+#[must_use]
+pub fn explain_stopped(task: &StoppedTask) -> String {
+    let id = task.task_arn.rsplit('/').next().unwrap_or(&task.task_arn);
+    let mut line = format!(
+        "task `{id}` stopped: {}",
+        task.stopped_reason
+            .as_deref()
+            .or(task.stop_code.as_deref())
+            .unwrap_or("no reason given")
+    );
+    for container in &task.containers {
+        let exit = container
+            .exit_code
+            .map_or_else(|| "never ran".to_owned(), |code| format!("exited {code}"));
+        let _ = write!(line, "; container `{}` {exit}", container.name);
+        if let Some(reason) = &container.reason {
+            let _ = write!(line, " ({reason})");
+        }
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn service(value: Value) -> ServiceDescription {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn deployment(id: &str, state: &str, running: u32) -> Value {
+        json!({"id": id, "status": "PRIMARY", "taskDefinition": "arn:td/web:2",
+               "rolloutState": state, "rolloutStateReason": format!("{id} {state}"),
+               "desiredCount": 2, "runningCount": running, "pendingCount": 2 - running,
+               "failedTasks": 0})
+    }
+
+    #[test]
+    fn a_deployment_is_followed_to_completion_printing_each_change_once() {
+        let before = service(json!({"events": [{"id": "e1", "message": "old news"}]}));
+        let mut watch = Watch::new("ecs-svc/1", &before);
+        let first = service(json!({
+            "deployments": [deployment("ecs-svc/1", "IN_PROGRESS", 1)],
+            "events": [{"id": "e2", "message": "has started 1 tasks"}, {"id": "e1", "message": "old news"}]
+        }));
+        let (lines, outcome) = watch.observe(&first);
+        assert_eq!(
+            lines,
+            [
+                "event: has started 1 tasks",
+                "deployment `ecs-svc/1` IN_PROGRESS: 1/2 running, 1 pending, 0 failed"
+            ]
+        );
+        assert_eq!(outcome, Outcome::InProgress);
+        assert_eq!(watch.observe(&first), (vec![], Outcome::InProgress));
+        let done = service(json!({"deployments": [deployment("ecs-svc/1", "COMPLETED", 2)]}));
+        let (lines, outcome) = watch.observe(&done);
+        assert_eq!(
+            lines,
+            ["deployment `ecs-svc/1` COMPLETED: 2/2 running, 0 pending, 0 failed"]
+        );
+        assert_eq!(outcome, Outcome::Completed);
+    }
+
+    #[test]
+    fn failed_and_vanished_deployments_say_why() {
+        let mut watch = Watch::new("ecs-svc/1", &ServiceDescription::default());
+        let failed = service(json!({"deployments": [deployment("ecs-svc/1", "FAILED", 0)]}));
+        assert_eq!(
+            watch.observe(&failed).1,
+            Outcome::Failed {
+                reason: "ecs-svc/1 FAILED".to_owned()
+            }
+        );
+        let replaced = service(json!({"deployments": [deployment("ecs-svc/9", "IN_PROGRESS", 0)]}));
+        let Outcome::Failed { reason } = watch.observe(&replaced).1 else {
+            panic!("a vanished deployment is a failure")
+        };
+        assert!(reason.contains("no longer listed"), "{reason}");
+        assert!(reason.contains("arn:td/web:2"), "{reason}");
+    }
+
+    #[test]
+    fn without_a_rollout_state_done_means_alone_and_settled() {
+        let mut watch = Watch::new("d", &ServiceDescription::default());
+        let two = service(json!({"deployments": [
+            {"id": "d", "status": "PRIMARY", "desiredCount": 1, "runningCount": 1, "pendingCount": 0},
+            {"id": "old", "status": "ACTIVE", "desiredCount": 1, "runningCount": 1}
+        ]}));
+        assert_eq!(watch.observe(&two).1, Outcome::InProgress);
+        assert_eq!(running_deployment(&two).unwrap().id, "d");
+        let one = service(json!({"deployments": [
+            {"id": "d", "status": "PRIMARY", "desiredCount": 1, "runningCount": 1, "pendingCount": 0}
+        ]}));
+        assert_eq!(watch.observe(&one).1, Outcome::Completed);
+        assert!(running_deployment(&one).is_none());
+    }
+
+    #[test]
+    fn a_service_is_settled_on_its_previous_revision_only_when_nothing_runs() {
+        let rolling_back = service(json!({"deployments": [
+            {"id": "r", "status": "PRIMARY", "taskDefinition": "arn:td/web:1", "rolloutState": "IN_PROGRESS"},
+            {"id": "d", "status": "ACTIVE", "taskDefinition": "arn:td/web:2", "rolloutState": "FAILED"}
+        ]}));
+        assert!(!settled(&rolling_back, Some("arn:td/web:1")));
+        let mut watch = Watch::primary(&ServiceDescription::default());
+        assert_eq!(
+            watch.observe(&rolling_back).0,
+            ["deployment `r` IN_PROGRESS: 0/0 running, 0 pending, 0 failed"]
+        );
+        let back = service(json!({"deployments": [
+            {"id": "r", "status": "PRIMARY", "taskDefinition": "arn:td/web:1", "rolloutState": "COMPLETED"}
+        ]}));
+        assert!(settled(&back, Some("arn:td/web:1")));
+        assert!(!settled(&back, Some("arn:td/web:2")));
+        assert!(settled(&back, None));
+    }
+
+    #[test]
+    fn the_wait_bound_adds_the_strategy_bake_times() {
+        let minutes = |configuration: Value| {
+            wait_bound(&service(json!({"deploymentConfiguration": configuration}))).as_secs() / 60
+        };
+        assert_eq!(minutes(json!({"strategy": "ROLLING"})), 30);
+        assert_eq!(
+            minutes(json!({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 15})),
+            45
+        );
+        assert_eq!(
+            minutes(json!({"strategy": "LINEAR", "bakeTimeInMinutes": 5,
+                           "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": 4}})),
+            30 + 5 + 4 * 4
+        );
+        assert_eq!(
+            minutes(json!({"strategy": "CANARY", "bakeTimeInMinutes": 2,
+                           "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": 7}})),
+            39
+        );
+    }
+
+    #[test]
+    fn stopped_tasks_name_their_reason_and_exit_codes() {
+        let task: StoppedTask = serde_json::from_value(json!({
+            "taskArn": "arn:aws:ecs:us-east-1:1:task/c/0123abcd",
+            "stoppedReason": "Essential container in task exited",
+            "containers": [{"name": "app", "exitCode": 1, "reason": "CannotPullContainerError"},
+                           {"name": "log"}]
+        }))
+        .unwrap();
+        assert_eq!(
+            explain_stopped(&task),
+            "task `0123abcd` stopped: Essential container in task exited; container `app` exited 1 (CannotPullContainerError); container `log` never ran"
+        );
+    }
+}

@@ -1,0 +1,874 @@
+//! `bgtool deploy`, `wait` and `rollback` against a scripted ECS on loopback: a small server that
+//! speaks the ECS JSON protocol and moves a service through the states a scenario scripts (a
+//! deployment that completes, fails with stopped tasks, runs out of time, is interrupted, or
+//! meets one already running). moto keeps no deployment state, so it cannot play these; the
+//! ECS-native pipeline test in `reference_files.rs` runs `deploy` against moto.
+//! Every scenario checks the exit status, the lines printed and the calls made.
+
+use std::net::{SocketAddr, TcpListener};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::faults::read_request;
+use crate::harness::{Run, bgtool, fixture, run};
+
+const REGISTERED: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
+const PREVIOUS: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
+const SERVICE_DEPLOYMENT: &str =
+    "arn:aws:ecs:us-east-1:123456789012:service-deployment/main/web/aBcD1234";
+
+fn deployment(id: &str, status: &str, task_definition: &str, rollout: &str, running: u32) -> Value {
+    json!({
+        "id": id, "status": status, "taskDefinition": task_definition,
+        "desiredCount": 2, "runningCount": running, "pendingCount": 2 - running, "failedTasks": 0,
+        "rolloutState": rollout, "rolloutStateReason": format!("ECS deployment {id} {rollout}.")
+    })
+}
+
+fn service(controller: &str, deployments: Value, events: Value) -> Value {
+    let mut service = json!({
+        "serviceName": "web", "status": "ACTIVE",
+        "deploymentController": {"type": controller},
+        "deploymentConfiguration": {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0}
+    });
+    service["deployments"] = deployments;
+    service["events"] = events;
+    service
+}
+
+fn event(id: &str, message: &str) -> Value {
+    json!({"id": id, "message": message})
+}
+
+/// The service settled on web:1, as it is before every scenario.
+fn settled_on_previous() -> Value {
+    service(
+        "ECS",
+        json!([deployment(
+            "ecs-svc/old",
+            "PRIMARY",
+            PREVIOUS,
+            "COMPLETED",
+            2
+        )]),
+        json!([event("e0", "(service web) has reached a steady state.")]),
+    )
+}
+
+/// The service while web:2 deploys, `running` of 2 tasks up.
+fn deploying(rollout: &str, running: u32, events: Value) -> Value {
+    service(
+        "ECS",
+        json!([
+            deployment("ecs-svc/new", "PRIMARY", REGISTERED, rollout, running),
+            deployment("ecs-svc/old", "ACTIVE", PREVIOUS, "COMPLETED", 2)
+        ]),
+        events,
+    )
+}
+
+/// What a scenario's ECS does. DescribeServices answers `before` (one per call, the last
+/// repeating) until UpdateService, then `after` (likewise) until a rollback, then `rolled_back`.
+#[derive(Default)]
+struct Script {
+    before: Vec<Value>,
+    after: Vec<Value>,
+    rolled_back: Option<Value>,
+    /// DescribeServices calls after UpdateService answered with ThrottlingException first.
+    throttled_looks: usize,
+    stopped_tasks: Vec<Value>,
+}
+
+#[derive(Default)]
+struct State {
+    script: Script,
+    updated: bool,
+    rolled_back: bool,
+    looks_before: usize,
+    looks_after: usize,
+    throttled: usize,
+    calls: Vec<(String, Value)>,
+}
+
+fn nth(list: &[Value], index: usize) -> Value {
+    list.get(index.min(list.len().saturating_sub(1)))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+impl State {
+    fn answer(&mut self, action: &str, body: &Value) -> (u16, Value) {
+        match action {
+            "DescribeServices" => {
+                let current = if self.rolled_back {
+                    self.script.rolled_back.clone().unwrap_or(Value::Null)
+                } else if self.updated {
+                    if self.throttled < self.script.throttled_looks {
+                        self.throttled += 1;
+                        return (
+                            400,
+                            json!({"__type": "ThrottlingException", "message": "Rate exceeded"}),
+                        );
+                    }
+                    self.looks_after += 1;
+                    nth(&self.script.after, self.looks_after - 1)
+                } else {
+                    self.looks_before += 1;
+                    nth(&self.script.before, self.looks_before - 1)
+                };
+                (200, json!({"services": [current], "failures": []}))
+            }
+            "RegisterTaskDefinition" => {
+                let mut registered = body.clone();
+                registered["taskDefinitionArn"] = REGISTERED.into();
+                registered["revision"] = 2.into();
+                registered["status"] = "ACTIVE".into();
+                registered.as_object_mut().unwrap().remove("tags");
+                (
+                    200,
+                    json!({"taskDefinition": registered, "tags": body["tags"]}),
+                )
+            }
+            "DescribeTaskDefinition" => {
+                let mut live: Value = serde_json::from_str(
+                    &std::fs::read_to_string(fixture("deploy/taskdef.json")).unwrap(),
+                )
+                .unwrap();
+                live["taskDefinitionArn"] = PREVIOUS.into();
+                live["containerDefinitions"][0]["image"] = "repo/web:1".into();
+                live["cpu"] = "256".into();
+                (200, json!({"taskDefinition": live, "tags": []}))
+            }
+            "UpdateService" => {
+                self.updated = true;
+                (200, json!({"service": nth(&self.script.after, 0)}))
+            }
+            "ListTasks" => {
+                let arns: Vec<Value> = self
+                    .script
+                    .stopped_tasks
+                    .iter()
+                    .map(|task| task["taskArn"].clone())
+                    .collect();
+                (200, json!({"taskArns": arns}))
+            }
+            "DescribeTasks" => (
+                200,
+                json!({"tasks": self.script.stopped_tasks, "failures": []}),
+            ),
+            "ListServiceDeployments" => (
+                200,
+                json!({"serviceDeployments": [
+                    {"serviceDeploymentArn": SERVICE_DEPLOYMENT, "status": "IN_PROGRESS"}
+                ]}),
+            ),
+            "StopServiceDeployment" => {
+                self.rolled_back = true;
+                (200, json!({"serviceDeploymentArn": SERVICE_DEPLOYMENT}))
+            }
+            _ => (
+                400,
+                json!({"__type": "InvalidParameterException", "message": format!("not scripted: {action}")}),
+            ),
+        }
+    }
+}
+
+/// A scripted ECS endpoint on loopback.
+struct ScriptedEcs {
+    address: SocketAddr,
+    state: Arc<Mutex<State>>,
+}
+
+impl ScriptedEcs {
+    fn start(script: Script) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let state = Arc::new(Mutex::new(State {
+            script,
+            ..State::default()
+        }));
+        let shared = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let Some((headers, body)) = read_request(&mut stream) else {
+                    continue;
+                };
+                let action = headers
+                    .lines()
+                    .find_map(|line| line.strip_prefix("x-amz-target:"))
+                    .and_then(|target| target.trim().rsplit('.').next())
+                    .unwrap_or_default()
+                    .to_owned();
+                // Headers come lowercased; the action names are matched in ECS's own casing.
+                let action = ACTIONS
+                    .iter()
+                    .find(|name| name.eq_ignore_ascii_case(&action))
+                    .map_or(action, |name| (*name).to_owned());
+                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                let (status, reply) = {
+                    let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                    state.calls.push((action.clone(), body.clone()));
+                    state.answer(&action, &body)
+                };
+                let text = reply.to_string();
+                let error_type = reply["__type"]
+                    .as_str()
+                    .map(|kind| format!("x-amzn-ErrorType: {kind}\r\n"))
+                    .unwrap_or_default();
+                let _ = std::io::Write::write_all(
+                    &mut stream,
+                    format!(
+                        "HTTP/1.1 {status} Status\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: 0\r\n{error_type}Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                        text.len()
+                    )
+                    .as_bytes(),
+                );
+            }
+        });
+        Self { address, state }
+    }
+
+    fn calls(&self) -> Vec<(String, Value)> {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .calls
+            .clone()
+    }
+
+    fn actions(&self) -> Vec<String> {
+        self.calls().into_iter().map(|(action, _)| action).collect()
+    }
+
+    fn command(&self, arguments: &[&str]) -> Command {
+        let mut command = bgtool();
+        command
+            .env("AWS_ENDPOINT_URL", format!("http://{}", self.address))
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", "/nonexistent/bgtool-test/config")
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                "/nonexistent/bgtool-test/credentials",
+            )
+            .args(arguments);
+        command
+    }
+
+    /// `bgtool deploy` of the fixture task definition, looking every 50 ms.
+    fn deploy(&self, extra: &[&str]) -> (Run, Duration) {
+        let taskdef = fixture("deploy/taskdef.json");
+        let mut arguments = vec![
+            "deploy",
+            "--cluster",
+            "main",
+            "--service",
+            "web",
+            "--taskdef",
+            taskdef.to_str().unwrap(),
+            "--image",
+            "app=123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b",
+            "--poll-interval",
+            "0.05",
+        ];
+        arguments.extend_from_slice(extra);
+        let started = Instant::now();
+        let result = run(&mut self.command(&arguments));
+        (result, started.elapsed())
+    }
+}
+
+const ACTIONS: [&str; 9] = [
+    "DescribeServices",
+    "RegisterTaskDefinition",
+    "DescribeTaskDefinition",
+    "UpdateService",
+    "ListTasks",
+    "DescribeTasks",
+    "ListServiceDeployments",
+    "StopServiceDeployment",
+    "DeregisterTaskDefinition",
+];
+
+fn assert_lines(stderr: &str, expected: &[&str]) {
+    for line in expected {
+        assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
+    }
+}
+
+/// No scenario may deregister a task definition, and only rollbacks stop deployments.
+fn assert_never_deregisters(server: &ScriptedEcs) {
+    assert!(
+        !server
+            .actions()
+            .iter()
+            .any(|action| action == "DeregisterTaskDefinition"),
+        "{:?}",
+        server.actions()
+    );
+}
+
+#[test]
+fn a_deployment_is_registered_started_and_followed_to_completion() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![
+            deploying("IN_PROGRESS", 0, json!([event("e0", "old")])),
+            deploying(
+                "IN_PROGRESS",
+                1,
+                json!([
+                    event("e1", "(service web) has started 1 tasks: (task 0123abcd)."),
+                    event("e0", "old")
+                ]),
+            ),
+            deploying(
+                "COMPLETED",
+                2,
+                json!([event("e1", "started"), event("e0", "old")]),
+            ),
+        ],
+        ..Script::default()
+    });
+    let (result, elapsed) = server.deploy(&[]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(
+        result.stdout,
+        format!("{REGISTERED}\n"),
+        "stdout: the ARN only"
+    );
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: note: container `app` image set to `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b`",
+            &format!("bgtool: note: registered `{REGISTERED}`"),
+            "bgtool: note: watching deployment `ecs-svc/new` for up to 30 min, every 0.05 s",
+            "bgtool: deploy: deployment `ecs-svc/new` IN_PROGRESS: 0/2 running, 2 pending, 0 failed",
+            "bgtool: deploy: event: (service web) has started 1 tasks: (task 0123abcd).",
+            "bgtool: deploy: deployment `ecs-svc/new` IN_PROGRESS: 1/2 running, 1 pending, 0 failed",
+            "bgtool: deploy: deployment `ecs-svc/new` COMPLETED: 2/2 running, 0 pending, 0 failed",
+            &format!("bgtool: note: deployment `ecs-svc/new` completed: `web` runs `{REGISTERED}`"),
+        ],
+    );
+    insta::assert_snapshot!("deploy_completed_stderr", result.stderr);
+    // Each state once: the second IN_PROGRESS 0/2 look prints nothing new.
+    assert_eq!(
+        result.stderr.matches("0/2 running").count(),
+        1,
+        "{}",
+        result.stderr
+    );
+    assert!(
+        !result.stderr.contains("event: old"),
+        "events from before the deploy are history"
+    );
+    assert_eq!(
+        server.actions(),
+        [
+            "DescribeServices",
+            "RegisterTaskDefinition",
+            "UpdateService",
+            "DescribeServices",
+            "DescribeServices",
+            "DescribeServices",
+        ]
+    );
+    // RegisterTaskDefinition got taskdef.json as written, a field this SDK has no type for
+    // included, with the image set.
+    let calls = server.calls();
+    let registered = &calls[1].1;
+    assert_eq!(registered["aFieldEcsAddsTomorrow"], json!({"kept": true}));
+    assert_eq!(
+        registered["tags"],
+        json!([{"key": "team", "value": "payments"}])
+    );
+    assert_eq!(
+        registered["containerDefinitions"][0]["environment"][1],
+        json!({"name": "EMPTY", "value": ""})
+    );
+    assert_eq!(
+        registered["containerDefinitions"][0]["image"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b"
+    );
+    assert_eq!(
+        calls[2].1,
+        json!({"cluster": "main", "service": "web", "taskDefinition": REGISTERED})
+    );
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    assert_never_deregisters(&server);
+}
+
+#[test]
+fn a_failed_deployment_says_why_and_exits_1() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![deploying("IN_PROGRESS", 0, json!([])), {
+            let mut failed = deploying(
+                "FAILED",
+                0,
+                json!([event(
+                    "e2",
+                    "(service web) deployment ecs-svc/new deployment failed: tasks failed to start."
+                )]),
+            );
+            failed["deployments"][0]["rolloutStateReason"] =
+                "ECS deployment circuit breaker: tasks failed to start.".into();
+            failed["deployments"][0]["failedTasks"] = 3.into();
+            failed
+        }],
+        stopped_tasks: vec![json!({
+            "taskArn": "arn:aws:ecs:us-east-1:123456789012:task/main/0123abcd",
+            "stoppedReason": "Essential container in task exited",
+            "stopCode": "EssentialContainerExited",
+            "containers": [{"name": "app", "exitCode": 1, "reason": "exec format error"},
+                           {"name": "log-router", "exitCode": 0}]
+        })],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: deploy: event: (service web) deployment ecs-svc/new deployment failed: tasks failed to start.",
+            "bgtool: deploy: deployment `ecs-svc/new` FAILED: 0/2 running, 2 pending, 3 failed",
+            "bgtool: deploy: task `0123abcd` stopped: Essential container in task exited; container `app` exited 1 (exec format error); container `log-router` exited 0",
+            "bgtool: error: deployment `ecs-svc/new` failed: ECS deployment circuit breaker: tasks failed to start.",
+            "  hint: ",
+        ],
+    );
+    let calls = server.calls();
+    let listed = calls
+        .iter()
+        .find(|(action, _)| action == "ListTasks")
+        .expect("the stopped tasks are looked up");
+    assert_eq!(listed.1["startedBy"], "ecs-svc/new");
+    assert_eq!(listed.1["desiredStatus"], "STOPPED");
+    // ECS rolls back by itself (circuit breaker); bgtool does not stop anything.
+    assert!(
+        !server
+            .actions()
+            .contains(&"StopServiceDeployment".to_owned())
+    );
+    assert_never_deregisters(&server);
+    insta::assert_snapshot!("deploy_failed_stderr", result.stderr);
+}
+
+#[test]
+fn a_deployment_already_running_is_named_or_waited_for() {
+    let running = || {
+        service(
+            "ECS",
+            json!([
+                deployment("ecs-svc/earlier", "PRIMARY", PREVIOUS, "IN_PROGRESS", 1),
+                deployment(
+                    "ecs-svc/older",
+                    "ACTIVE",
+                    "arn:aws:ecs:us-east-1:123456789012:task-definition/web:0",
+                    "COMPLETED",
+                    2
+                )
+            ]),
+            json!([]),
+        )
+    };
+    let refusing = ScriptedEcs::start(Script {
+        before: vec![running()],
+        ..Script::default()
+    });
+    let (result, _) = refusing.deploy(&[]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            &format!(
+                "bgtool: error: deployment `ecs-svc/earlier` of `{PREVIOUS}` (web) is IN_PROGRESS: a second deployment would replace it halfway"
+            ),
+            "hint: wait for it to end (`bgtool wait`), or pass `--wait-for-running`",
+        ],
+    );
+    assert_eq!(
+        refusing.actions(),
+        ["DescribeServices"],
+        "nothing registered"
+    );
+
+    let waiting = ScriptedEcs::start(Script {
+        before: vec![
+            running(),
+            running(),
+            service(
+                "ECS",
+                json!([deployment(
+                    "ecs-svc/earlier",
+                    "PRIMARY",
+                    PREVIOUS,
+                    "COMPLETED",
+                    2
+                )]),
+                json!([]),
+            ),
+        ],
+        after: vec![deploying("COMPLETED", 2, json!([]))],
+        ..Script::default()
+    });
+    let (result, _) = waiting.deploy(&["--wait-for-running"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "IN_PROGRESS: waiting for it to end first",
+            "bgtool: deploy: deployment `ecs-svc/earlier` COMPLETED: 2/2 running",
+            "bgtool: note: the earlier deployment completed",
+            "bgtool: note: deployment `ecs-svc/new` completed",
+        ],
+    );
+    let actions = waiting.actions();
+    let registered = actions
+        .iter()
+        .position(|action| action == "RegisterTaskDefinition")
+        .unwrap();
+    assert!(
+        registered >= 3,
+        "registered only after the earlier deployment ended: {actions:?}"
+    );
+}
+
+#[test]
+fn throttling_while_waiting_is_ridden_out() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![deploying("COMPLETED", 2, json!([]))],
+        throttled_looks: 3,
+        ..Script::default()
+    });
+    let mut command = server.command(&[]);
+    // One attempt per call, so each throttled answer reaches bgtool's own watch loop.
+    command.env("AWS_MAX_ATTEMPTS", "1");
+    let taskdef = fixture("deploy/taskdef.json");
+    let result = run(command.args([
+        "deploy",
+        "--cluster",
+        "main",
+        "--service",
+        "web",
+        "--taskdef",
+        taskdef.to_str().unwrap(),
+        "--image",
+        "app=repo/web:2",
+        "--poll-interval",
+        "0.05",
+    ]));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(
+        result
+            .stderr
+            .matches("bgtool: warning: cannot read the service")
+            .count(),
+        3,
+        "{}",
+        result.stderr
+    );
+    assert_lines(
+        &result.stderr,
+        &["ECS kept throttling the request", "look 3 of 5"],
+    );
+}
+
+#[test]
+fn a_deployment_that_runs_out_of_time_is_rolled_back() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![deploying("IN_PROGRESS", 1, json!([]))],
+        rolled_back: Some(service(
+            "ECS",
+            json!([deployment(
+                "ecs-svc/rollback",
+                "PRIMARY",
+                PREVIOUS,
+                "COMPLETED",
+                2
+            )]),
+            json!([]),
+        )),
+        ..Script::default()
+    });
+    let (result, elapsed) = server.deploy(&["--timeout", "0.5"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: warning: deployment `ecs-svc/new` did not complete within 0.5 s: rolling it back",
+            &format!(
+                "bgtool: note: rollback requested: `{SERVICE_DEPLOYMENT}` stopped with ROLLBACK"
+            ),
+            &format!("bgtool: note: rolled back: `web` runs `{PREVIOUS}`"),
+            "bgtool: error: deployment `ecs-svc/new` did not complete within 0.5 s and was rolled back",
+        ],
+    );
+    let calls = server.calls();
+    let stop = calls
+        .iter()
+        .find(|(action, _)| action == "StopServiceDeployment")
+        .expect("StopServiceDeployment sent");
+    assert_eq!(
+        stop.1,
+        json!({"serviceDeploymentArn": SERVICE_DEPLOYMENT, "stopType": "ROLLBACK"})
+    );
+    let listed = calls
+        .iter()
+        .find(|(action, _)| action == "ListServiceDeployments")
+        .unwrap();
+    assert_eq!(listed.1["status"], json!(["PENDING", "IN_PROGRESS"]));
+    // The bound holds: half a second of waiting, then the rollback's few looks.
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    assert_never_deregisters(&server);
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupt_rolls_the_deployment_back_and_exits_130() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![deploying("IN_PROGRESS", 1, json!([]))],
+        rolled_back: Some(service(
+            "ECS",
+            json!([deployment(
+                "ecs-svc/rollback",
+                "PRIMARY",
+                PREVIOUS,
+                "COMPLETED",
+                2
+            )]),
+            json!([]),
+        )),
+        ..Script::default()
+    });
+    let taskdef = fixture("deploy/taskdef.json");
+    let child = server
+        .command(&[
+            "deploy",
+            "--cluster",
+            "main",
+            "--service",
+            "web",
+            "--taskdef",
+            taskdef.to_str().unwrap(),
+            "--image",
+            "app=repo/web:2",
+            "--poll-interval",
+            "0.05",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the deployment is being watched.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server
+        .actions()
+        .iter()
+        .filter(|action| *action == "DescribeServices")
+        .count()
+        < 3
+    {
+        assert!(Instant::now() < deadline, "{:?}", server.actions());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let started = Instant::now();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert_lines(
+        &stderr,
+        &[
+            "bgtool: warning: SIGINT: rolling back deployment `ecs-svc/new`",
+            &format!("bgtool: note: rolled back: `web` runs `{PREVIOUS}`"),
+            "bgtool: error: SIGINT: deployment `ecs-svc/new` was rolled back",
+        ],
+    );
+    assert!(
+        server
+            .actions()
+            .contains(&"StopServiceDeployment".to_owned())
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_never_deregisters(&server);
+}
+
+#[test]
+fn refusals_come_before_anything_is_registered() {
+    // A CodeDeploy service: bgtool deploy does not drive CodeDeploy.
+    let code_deploy = ScriptedEcs::start(Script {
+        before: vec![service("CODE_DEPLOY", json!([]), json!([]))],
+        ..Script::default()
+    });
+    let (result, _) = code_deploy.deploy(&[]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: error: service `web` is deployed by CodeDeploy (CODE_DEPLOY deployment controller)",
+        ],
+    );
+    assert_eq!(code_deploy.actions(), ["DescribeServices"]);
+
+    // A placeholder left for CodeDeployToECS: ECS would try to pull `<IMAGE1_NAME>`.
+    let untouched = ScriptedEcs::start(Script::default());
+    let taskdef = fixture("deploy/taskdef.json");
+    let result = run(&mut untouched.command(&[
+        "deploy",
+        "--cluster",
+        "main",
+        "--service",
+        "web",
+        "--taskdef",
+        taskdef.to_str().unwrap(),
+    ]));
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: error: `",
+            "container `app` has the placeholder `<IMAGE1_NAME>` as its image",
+            "hint: give its image: `--image app=URI`",
+        ],
+    );
+    assert!(untouched.actions().is_empty(), "no AWS call at all");
+
+    let result = run(&mut untouched.command(&[
+        "deploy",
+        "--cluster",
+        "main",
+        "--service",
+        "web",
+        "--taskdef",
+        taskdef.to_str().unwrap(),
+        "--no-wait",
+        "--dry-run",
+    ]));
+    assert_eq!(result.code, 2, "{}", result.stderr);
+}
+
+#[test]
+fn a_dry_run_reports_and_registers_nothing() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--dry-run"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            &format!("bgtool: report: production runs `{PREVIOUS}`"),
+            "bgtool: report: task: cpu `256` → `512`",
+            "`repo/web:1` → `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b`",
+            "bgtool: note: dry run: nothing registered, nothing deployed",
+        ],
+    );
+    let would_register: Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(would_register["family"], "web");
+    assert_eq!(
+        server.actions(),
+        ["DescribeServices", "DescribeTaskDefinition"]
+    );
+}
+
+#[test]
+fn wait_and_rollback_work_on_a_deployment_started_elsewhere() {
+    let in_progress = || deploying("IN_PROGRESS", 1, json!([]));
+    let done = deploying("COMPLETED", 2, json!([]));
+    let waiting = ScriptedEcs::start(Script {
+        before: vec![in_progress(), in_progress(), done],
+        ..Script::default()
+    });
+    let result = run(&mut waiting.command(&[
+        "wait",
+        "--cluster",
+        "main",
+        "--service",
+        "web",
+        "--poll-interval",
+        "0.05",
+    ]));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: deploy: deployment `ecs-svc/new` IN_PROGRESS: 1/2 running",
+            "bgtool: deploy: deployment `ecs-svc/new` COMPLETED: 2/2 running",
+            "bgtool: note: deployment `ecs-svc/new` completed",
+        ],
+    );
+    assert!(
+        waiting
+            .actions()
+            .iter()
+            .all(|action| action == "DescribeServices")
+    );
+    insta::assert_snapshot!("wait_completed_stderr", result.stderr);
+
+    // `rollback`: the scripted ECS answers `rolled_back` once StopServiceDeployment arrives.
+    let rolling = ScriptedEcs::start(Script {
+        before: vec![in_progress()],
+        rolled_back: Some(service(
+            "ECS",
+            json!([deployment(
+                "ecs-svc/rollback",
+                "PRIMARY",
+                PREVIOUS,
+                "COMPLETED",
+                2
+            )]),
+            json!([]),
+        )),
+        ..Script::default()
+    });
+    let result = run(&mut rolling.command(&[
+        "rollback",
+        "--cluster",
+        "main",
+        "--service",
+        "web",
+        "--poll-interval",
+        "0.05",
+    ]));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[&format!(
+            "bgtool: note: rolled back: `web` runs `{PREVIOUS}`"
+        )],
+    );
+    assert!(
+        rolling
+            .actions()
+            .contains(&"StopServiceDeployment".to_owned())
+    );
+    insta::assert_snapshot!("rollback_stderr", result.stderr);
+
+    // Nothing in progress: nothing to roll back, said as an error.
+    let idle = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        ..Script::default()
+    });
+    let result = run(&mut idle.command(&["rollback", "--cluster", "main", "--service", "web"]));
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &["bgtool: error: nothing to roll back: no deployment of `web` is in progress"],
+    );
+}
