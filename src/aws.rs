@@ -1,12 +1,14 @@
 //! The AWS side, behind one small trait that speaks in bgtool's own types. Commands depend on the
 //! trait; [`sdk::SdkEcs`] is the implementation that wraps aws-sdk-ecs.
 
+pub mod codedeploy;
 pub mod sdk;
 
 use std::future::Future;
 
 use serde_json::Value;
 
+use crate::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, TrafficRouting};
 use crate::deploy::StoppedTask;
 use crate::service::ServiceDescription;
 
@@ -56,6 +58,54 @@ pub trait Ecs {
     ) -> impl Future<Output = anyhow::Result<Option<String>>>;
 }
 
+/// The CodeDeploy calls `bgtool deploy` makes for services with the CODE_DEPLOY controller.
+pub trait CodeDeploy {
+    /// Every deployment group of every application (ListApplications, ListDeploymentGroups,
+    /// GetDeploymentGroup), to find the one of a service.
+    fn deployment_groups(&self) -> impl Future<Output = anyhow::Result<Vec<DeploymentGroup>>>;
+
+    /// GetDeploymentGroup.
+    fn deployment_group(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> impl Future<Output = anyhow::Result<DeploymentGroup>>;
+
+    /// GetDeploymentConfig's traffic routing, if the configuration has one.
+    fn traffic_routing(
+        &self,
+        config: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<TrafficRouting>>>;
+
+    /// ListDeployments of the group that have not ended.
+    fn running_deployments(
+        &self,
+        application: &str,
+        group: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<String>>>;
+
+    /// CreateDeployment with the AppSpec as its revision. Returns the deployment ID.
+    fn create_deployment(
+        &self,
+        application: &str,
+        group: &str,
+        appspec: &str,
+        config: Option<&str>,
+    ) -> impl Future<Output = anyhow::Result<String>>;
+
+    /// GetDeployment.
+    fn deployment(&self, id: &str) -> impl Future<Output = anyhow::Result<DeploymentInfo>>;
+
+    /// The deployment's ECS target (ListDeploymentTargets, GetDeploymentTarget), once it has one.
+    fn deployment_target(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<EcsTarget>>>;
+
+    /// StopDeployment with automatic rollback.
+    fn stop_deployment(&self, id: &str) -> impl Future<Output = anyhow::Result<()>>;
+}
+
 /// Runs `work` against the real ECS on a single-threaded runtime, within the `--timeout` budget.
 ///
 /// # Errors
@@ -90,7 +140,7 @@ pub fn with_ecs<T>(
     })
 }
 
-/// Runs `work` against the real ECS on a single-threaded runtime with no bound on the whole: for
+/// Runs `work` against the real ECS and CodeDeploy on a single-threaded runtime with no bound on the whole: for
 /// deployments, which keep their own deadline (and roll back when it passes). Each call still has
 /// the `--timeout` of `settings`.
 ///
@@ -98,14 +148,16 @@ pub fn with_ecs<T>(
 /// What `work` returns, or a missing Region.
 pub fn with_ecs_unbounded<T>(
     settings: &crate::config::AwsSettings,
-    work: impl AsyncFnOnce(&sdk::SdkEcs) -> anyhow::Result<T>,
+    work: impl AsyncFnOnce(&sdk::SdkEcs, &codedeploy::SdkCodeDeploy) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?;
     runtime.block_on(async {
-        let ecs = sdk::SdkEcs::connect(settings).await?;
-        work(&ecs).await
+        let (shared, region) = sdk::load(settings).await?;
+        let ecs = sdk::SdkEcs::from_shared(&shared, &region, settings);
+        let codedeploy = codedeploy::SdkCodeDeploy::from_shared(&shared, &region, settings);
+        work(&ecs, &codedeploy).await
     })
 }

@@ -69,14 +69,14 @@ pub enum Command {
 
     /// Register a task definition and deploy it to an ECS service, watched to the end.
     ///
-    /// For services with the ECS deployment controller (rolling, or ECS's own blue/green, linear
-    /// and canary strategies): registers taskdef.json exactly as written (images from --image;
-    /// an `<IMAGEn_NAME>` placeholder left over is an error), updates the service to it, and
-    /// prints each change of state until the deployment completes. A failed deployment is
-    /// explained (ECS's reason, the stopped tasks' reasons and exit codes). When the wait runs
-    /// out, or on SIGINT/SIGTERM, the deployment is rolled back (StopServiceDeployment with
-    /// ROLLBACK) and bgtool waits until the service is back. No task definition is ever
-    /// deregistered. Prints the registered task definition's ARN on standard output.
+    /// Registers taskdef.json exactly as written (images from --image; an `<IMAGEn_NAME>`
+    /// placeholder left over is an error), then deploys it the way the service is deployed: with
+    /// the ECS controller (rolling, or ECS's own blue/green, linear and canary), UpdateService;
+    /// with CODE_DEPLOY, a CodeDeploy deployment of an AppSpec naming the new revision. Prints
+    /// each change of state until the deployment ends; a failure is explained (the reason, failed
+    /// lifecycle hooks, the stopped tasks' reasons and exit codes). When the wait runs out, or on
+    /// SIGINT/SIGTERM, the deployment is rolled back and bgtool waits until the service is back.
+    /// No task definition is ever deregistered. Prints the registered ARN on standard output.
     #[command(after_help = DEPLOY_EXIT_STATUS_HELP)]
     Deploy(DeployArgs),
 
@@ -610,9 +610,21 @@ pub struct DeployArgs {
     #[arg(long)]
     pub wait_for_running: bool,
 
-    /// Register nothing and deploy nothing: print what production would gain and lose.
+    /// Register nothing and deploy nothing: print what production would gain and lose, and the
+    /// task definition (ECS) or AppSpec (CodeDeploy) that would be sent.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// CodeDeploy services: the AppSpec to send, YAML or JSON; its TaskDefinition is set to the
+    /// registered revision [default: generated from the service, as `render-appspec
+    /// --from-service` does].
+    #[arg(long, value_name = "FILE", help_heading = "CodeDeploy services")]
+    pub appspec: Option<PathBuf>,
+
+    /// CodeDeploy services: the deployment configuration for this deployment only, e.g.
+    /// CodeDeployDefault.ECSCanary10Percent5Minutes [default: the deployment group's].
+    #[arg(long, value_name = "NAME", help_heading = "CodeDeploy services")]
+    pub deployment_config: Option<String>,
 
     #[command(flatten)]
     pub watch: WatchArgs,
@@ -663,6 +675,14 @@ pub struct WatchArgs {
     /// Report every attempt of every AWS call on standard error (retries included).
     #[arg(long)]
     pub verbose: bool,
+
+    /// CodeDeploy services: the application [default: found from the service].
+    #[arg(long, value_name = "NAME", help_heading = "CodeDeploy services")]
+    pub application: Option<String>,
+
+    /// CodeDeploy services: the deployment group [default: found from the service].
+    #[arg(long, value_name = "NAME", help_heading = "CodeDeploy services")]
+    pub deployment_group: Option<String>,
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod appspec;
 pub mod aws;
 pub mod checks;
 pub mod cli;
+pub mod codedeploy;
 pub mod commands;
 pub mod config;
 pub mod deploy;

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use crate::aws::Ecs;
+use crate::aws::{CodeDeploy, Ecs};
+use crate::codedeploy::{self, DeploymentGroup, group_of};
 use crate::config::deploy::WatchSettings;
 use crate::deploy::{Outcome, Watch, explain_stopped, primary_task_definition, settled};
 use crate::diagnostics::{note, progress, warn};
@@ -150,21 +151,186 @@ pub async fn failure(ecs: &impl Ecs, cluster: &str, id: &str, reason: &str) -> a
     .into()
 }
 
-/// `deploy`, `wait` and `rollback` drive services with the ECS deployment controller only.
+/// Who deploys a service: ECS itself, or CodeDeploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Controller {
+    Ecs,
+    CodeDeploy,
+}
+
+/// `deploy`, `wait` and `rollback` drive services with the ECS or CODE_DEPLOY controller.
 ///
 /// # Errors
-/// When the service has another deployment controller than ECS.
-pub fn refuse_other_controllers(service: &ServiceDescription, name: &str) -> Result<()> {
+/// When the service has another deployment controller (EXTERNAL).
+pub fn controller(service: &ServiceDescription, name: &str) -> Result<Controller> {
     match service.controller() {
-        "ECS" => Ok(()),
-        "CODE_DEPLOY" => Err(Hinted::new(
-            format!("service `{name}` is deployed by CodeDeploy (CODE_DEPLOY deployment controller)"),
-            "bgtool deploy drives services with the ECS deployment controller; for CodeDeploy, use the pipeline `bgtool emit-hcl` writes",
-        )
-        .into()),
+        "ECS" => Ok(Controller::Ecs),
+        "CODE_DEPLOY" => Ok(Controller::CodeDeploy),
         other => Err(Hinted::new(
             format!("service `{name}` has the `{other}` deployment controller"),
-            "bgtool deploy drives services with the ECS deployment controller",
+            "bgtool deploys services with the ECS or CODE_DEPLOY deployment controller; an EXTERNAL one is deployed by its own tooling",
+        )
+        .into()),
+    }
+}
+
+/// The CodeDeploy deployment group that deploys `service`: the one `--application` and
+/// `--deployment-group` name, or the one whose ECS services include it.
+///
+/// # Errors
+/// A CodeDeploy error, or no group for the service.
+pub async fn deployment_group(
+    codedeploy: &impl CodeDeploy,
+    settings: &WatchSettings,
+    (cluster, service): (&str, &str),
+) -> Result<DeploymentGroup> {
+    if let Some((application, group)) = &settings.deployment_group {
+        return codedeploy.deployment_group(application, group).await;
+    }
+    let groups = codedeploy.deployment_groups().await?;
+    let found = group_of(&groups, cluster, service).cloned().ok_or_else(|| {
+        Hinted::new(
+            format!("no CodeDeploy deployment group deploys service `{service}` of cluster `{cluster}`"),
+            "name it with `--application NAME --deployment-group NAME`",
+        )
+    })?;
+    note(&format!(
+        "service `{service}` deploys through CodeDeploy `{}`/`{}`",
+        found.application_name, found.deployment_group_name
+    ));
+    Ok(found)
+}
+
+/// One look at CodeDeploy deployment `id` (and its ECS target) per poll interval until it ends,
+/// the bound passes, or a signal arrives.
+///
+/// # Errors
+/// When the deployment cannot be read several looks in a row.
+pub async fn watch_code_deploy_until(
+    codedeploy: &impl CodeDeploy,
+    id: &str,
+    bound: Duration,
+    settings: &WatchSettings,
+    signals: &mut Signals,
+) -> Result<Ended> {
+    let mut watch = codedeploy::Watch::default();
+    let follow = async {
+        let mut failed_looks = 0;
+        loop {
+            let look = async {
+                let deployment = codedeploy.deployment(id).await?;
+                let target = codedeploy.deployment_target(id).await?;
+                anyhow::Ok((deployment, target))
+            };
+            match look.await {
+                Ok((deployment, target)) => {
+                    failed_looks = 0;
+                    let (lines, outcome) = watch.observe(&deployment, target.as_ref());
+                    for line in lines {
+                        progress(&line);
+                    }
+                    match outcome {
+                        Outcome::Completed => return Ok(Ended::Completed),
+                        Outcome::Failed { reason } => return Ok(Ended::Failed { reason }),
+                        Outcome::InProgress => {}
+                    }
+                }
+                Err(error) if failed_looks < FAILED_LOOKS_ALLOWED => {
+                    failed_looks += 1;
+                    warn(&format!(
+                        "cannot read the deployment (look {failed_looks} of {FAILED_LOOKS_ALLOWED} to fail in a row): {error:#}"
+                    ));
+                }
+                Err(error) => return Err(error),
+            }
+            tokio::time::sleep(settings.poll_interval).await;
+        }
+    };
+    tokio::select! {
+        ended = follow => ended,
+        signal = signals.next() => Ok(Ended::Interrupted { signal }),
+        () = tokio::time::sleep(bound) => Ok(Ended::TimedOut),
+    }
+}
+
+/// Looks at a stopped deployment before concluding that CodeDeploy started no rollback for it.
+const LOOKS_FOR_A_ROLLBACK: u32 = 10;
+
+/// Stops CodeDeploy deployment `id` with automatic rollback, then follows the rollback
+/// deployment CodeDeploy starts until it ends.
+///
+/// # Errors
+/// A CodeDeploy error, a rollback that fails, a second signal, or one that does not end in time.
+pub async fn roll_back_code_deploy(
+    codedeploy: &impl CodeDeploy,
+    id: &str,
+    settings: &WatchSettings,
+    signals: &mut Signals,
+) -> Result<()> {
+    codedeploy.stop_deployment(id).await?;
+    note(&format!(
+        "rollback requested: StopDeployment of `{id}` with automatic rollback"
+    ));
+    let follow = async {
+        let mut stopped_looks = 0;
+        let rollback = loop {
+            let deployment = codedeploy.deployment(id).await?;
+            if let Some(rollback) = deployment
+                .rollback_info
+                .and_then(|info| info.rollback_deployment_id)
+            {
+                break Some(rollback);
+            }
+            if matches!(
+                deployment.status.as_str(),
+                "Stopped" | "Failed" | "Succeeded"
+            ) {
+                stopped_looks += 1;
+                if stopped_looks >= LOOKS_FOR_A_ROLLBACK {
+                    break None;
+                }
+            }
+            tokio::time::sleep(settings.poll_interval).await;
+        };
+        let Some(rollback) = rollback else {
+            note(&format!(
+                "deployment `{id}` stopped; CodeDeploy started no rollback deployment (traffic had not moved)"
+            ));
+            return Ok(());
+        };
+        note(&format!(
+            "CodeDeploy rolls back with deployment `{rollback}`"
+        ));
+        let mut watch = codedeploy::Watch::default();
+        loop {
+            let deployment = codedeploy.deployment(&rollback).await?;
+            let target = codedeploy.deployment_target(&rollback).await?;
+            let (lines, outcome) = watch.observe(&deployment, target.as_ref());
+            for line in lines {
+                progress(&line);
+            }
+            match outcome {
+                Outcome::Completed => {
+                    note(&format!("rolled back: deployment `{rollback}` succeeded"));
+                    return Ok(());
+                }
+                Outcome::Failed { reason } => {
+                    bail!("the rollback deployment `{rollback}` failed: {reason}")
+                }
+                Outcome::InProgress => {}
+            }
+            tokio::time::sleep(settings.poll_interval).await;
+        }
+    };
+    tokio::select! {
+        result = follow => result,
+        signal = signals.next() => Err(Interrupted {
+            message: format!("{signal} again: stopped watching; the rollback goes on in CodeDeploy"),
+        }
+        .into()),
+        () = tokio::time::sleep(ROLLBACK_WAIT) => Err(Hinted::new(
+            format!("the rollback of deployment `{id}` did not end within {}", minutes(ROLLBACK_WAIT)),
+            format!("see `aws deploy get-deployment --deployment-id {id}`"),
         )
         .into()),
     }

@@ -32,55 +32,106 @@ use crate::service::ServiceDescription;
 #[derive(Debug, Clone)]
 pub struct SdkEcs {
     client: aws_sdk_ecs::Client,
-    region: String,
-    endpoint: String,
-    timeout: Duration,
+    explainer: Explainer,
     verbose: bool,
 }
 
+/// Loads the AWS configuration the way the AWS CLI does (environment, profiles, SSO, container
+/// and instance credentials; `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_MAX_ATTEMPTS`,
+/// `AWS_RETRY_MODE`), with bgtool's flags on top. Returns it with the Region it names.
+///
+/// # Errors
+/// When no Region is configured anywhere.
+pub async fn load(settings: &AwsSettings) -> Result<(aws_config::SdkConfig, String)> {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(settings.connect_timeout)
+        .operation_timeout(settings.timeout)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    let shared = loader.load().await;
+    let Some(region) = shared.region().map(ToString::to_string) else {
+        return Err(Hinted::new(
+            "no AWS Region is set",
+            "pass `--region`, set `AWS_REGION`, or set `region` in the profile",
+        )
+        .into());
+    };
+    Ok((shared, region))
+}
+
+impl Explainer {
+    /// For messages only: the SDK itself resolves `AWS_ENDPOINT_URL_<SERVICE>` and
+    /// `AWS_ENDPOINT_URL`.
+    pub(crate) fn new(
+        service: &'static str,
+        variable: &str,
+        host: &str,
+        shared: &aws_config::SdkConfig,
+        region: &str,
+        settings: &AwsSettings,
+    ) -> Self {
+        let endpoint = std::env::var(variable)
+            .ok()
+            .or_else(|| shared.endpoint_url().map(ToOwned::to_owned))
+            .unwrap_or_else(|| format!("https://{host}.{region}.amazonaws.com"));
+        Self {
+            service,
+            region: region.to_owned(),
+            endpoint,
+            timeout: settings.timeout,
+        }
+    }
+}
+
 impl SdkEcs {
-    /// Loads the AWS configuration the way the AWS CLI does (environment, profiles, SSO,
-    /// container and instance credentials; `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECS`,
-    /// `AWS_MAX_ATTEMPTS`, `AWS_RETRY_MODE`), with bgtool's flags on top.
+    /// ECS with the configuration [`load`] finds.
     ///
     /// # Errors
     /// When no Region is configured anywhere.
     pub async fn connect(settings: &AwsSettings) -> Result<Self> {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(settings.connect_timeout)
-            .operation_timeout(settings.timeout)
-            .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
-        if let Some(region) = &settings.region {
-            loader = loader.region(Region::new(region.clone()));
-        }
-        if let Some(profile) = &settings.profile {
-            loader = loader.profile_name(profile);
-        }
-        let shared = loader.load().await;
-        let Some(region) = shared.region().map(ToString::to_string) else {
-            return Err(Hinted::new(
-                "no AWS Region is set",
-                "pass `--region`, set `AWS_REGION`, or set `region` in the profile",
-            )
-            .into());
-        };
-        let client = aws_sdk_ecs::Client::new(&shared);
-        // Only for messages: the SDK itself resolves AWS_ENDPOINT_URL_ECS and AWS_ENDPOINT_URL.
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_ECS")
-            .ok()
-            .or_else(|| shared.endpoint_url().map(ToOwned::to_owned))
-            .unwrap_or_else(|| format!("https://ecs.{region}.amazonaws.com"));
-        Ok(Self {
-            client,
-            region,
-            endpoint,
-            timeout: settings.timeout,
-            verbose: settings.verbose,
-        })
+        let (shared, region) = load(settings).await?;
+        Ok(Self::from_shared(&shared, &region, settings))
     }
 
-    fn explain<E>(&self, error: &SdkError<E>, call: &Call) -> anyhow::Error
+    /// ECS with an already loaded configuration.
+    #[must_use]
+    pub fn from_shared(
+        shared: &aws_config::SdkConfig,
+        region: &str,
+        settings: &AwsSettings,
+    ) -> Self {
+        Self {
+            client: aws_sdk_ecs::Client::new(shared),
+            explainer: Explainer::new(
+                "ECS",
+                "AWS_ENDPOINT_URL_ECS",
+                "ecs",
+                shared,
+                region,
+                settings,
+            ),
+            verbose: settings.verbose,
+        }
+    }
+}
+
+/// Words an SDK error for people: which service, where, and what to do about it.
+#[derive(Debug, Clone)]
+pub(crate) struct Explainer {
+    pub(crate) service: &'static str,
+    pub(crate) region: String,
+    pub(crate) endpoint: String,
+    pub(crate) timeout: Duration,
+}
+
+impl Explainer {
+    pub(crate) fn explain<E>(&self, error: &SdkError<E>, call: &Call) -> anyhow::Error
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
@@ -96,8 +147,9 @@ impl SdkEcs {
             }
             SdkError::TimeoutError(_) => Hinted::new(
                 format!(
-                    "{}: no complete answer from ECS at `{}` within `--timeout` ({} s)",
+                    "{}: no complete answer from {} at `{}` within `--timeout` ({} s)",
                     call.subject,
+                    self.service,
                     self.endpoint,
                     self.timeout.as_secs_f64()
                 ),
@@ -108,7 +160,7 @@ impl SdkEcs {
                 let detail = DisplayErrorContext(error).to_string();
                 if failure.is_timeout() {
                     Hinted::new(
-                        format!("{}: timed out connecting to ECS at `{}`", call.subject, self.endpoint),
+                        format!("{}: timed out connecting to {} at `{}`", call.subject, self.service, self.endpoint),
                         "raise `--connect-timeout`, or check the network, proxy (HTTPS_PROXY) and AWS_ENDPOINT_URL",
                     )
                     .into()
@@ -121,8 +173,8 @@ impl SdkEcs {
                 } else {
                     Hinted::new(
                         format!(
-                            "{}: cannot reach ECS at `{}`: {detail}",
-                            call.subject, self.endpoint
+                            "{}: cannot reach {} at `{}`: {detail}",
+                            call.subject, self.service, self.endpoint
                         ),
                         "check the network, proxy (HTTPS_PROXY) and AWS_ENDPOINT_URL",
                     )
@@ -131,8 +183,9 @@ impl SdkEcs {
             }
             SdkError::ResponseError(_) => Hinted::new(
                 format!(
-                    "{}: ECS sent a response that cannot be read: {}",
+                    "{}: {} sent a response that cannot be read: {}",
                     call.subject,
+                    self.service,
                     DisplayErrorContext(error)
                 ),
                 "the response was cut short or altered on the way, often by a proxy; run again",
@@ -153,7 +206,7 @@ impl SdkEcs {
         }
     }
 
-    fn explain_service_error(
+    pub(crate) fn explain_service_error(
         &self,
         code: &str,
         message: &str,
@@ -161,6 +214,7 @@ impl SdkEcs {
         call: &Call,
     ) -> anyhow::Error {
         let subject = &call.subject;
+        let service = self.service;
         match code {
             "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => Hinted::new(
                 format!("{subject}: access denied: {message}"),
@@ -184,23 +238,23 @@ impl SdkEcs {
             .into(),
             "ThrottlingException" | "Throttling" | "TooManyRequestsException" | "RequestLimitExceeded" => {
                 Hinted::new(
-                    format!("{subject}: ECS kept throttling the request after the retries: {message}"),
+                    format!("{subject}: {service} kept throttling the request after the retries: {message}"),
                     "run again later, or allow more retries with `AWS_MAX_ATTEMPTS` and a longer `--timeout`",
                 )
                 .into()
             }
             "ClientException" | "InvalidParameterException" | "ClusterNotFoundException" | "ServiceNotFoundException" => {
-                Hinted::new(format!("{subject}: ECS says: {message}"), call.not_found_hint(&self.region)).into()
+                Hinted::new(format!("{subject}: {service} says: {message}"), call.not_found_hint(&self.region)).into()
             }
             _ if code == "ServerException" || status.is_some_and(|status| status >= 500) => Hinted::new(
                 format!(
-                    "{subject}: ECS kept failing (`{code}`, HTTP {}) after the retries: {message}",
+                    "{subject}: {service} kept failing (`{code}`, HTTP {}) after the retries: {message}",
                     status.map_or_else(|| "status unknown".to_owned(), |status| status.to_string())
                 ),
                 "the service is having trouble; run again later, or allow more retries with `AWS_MAX_ATTEMPTS`",
             )
             .into(),
-            _ => anyhow!("{subject}: ECS answered `{code}`: {message}"),
+            _ => anyhow!("{subject}: {service} answered `{code}`: {message}"),
         }
     }
 }
@@ -214,22 +268,29 @@ fn mentions_credentials(detail: &str) -> bool {
 }
 
 /// What a call was for, so its errors can say so.
-struct Call {
+pub(crate) struct Call {
     /// The IAM action the call needs.
-    action: &'static str,
+    pub(crate) action: &'static str,
     /// What was asked for, e.g. "task definition `web:3`".
-    subject: String,
-    lookup: Lookup,
+    pub(crate) subject: String,
+    pub(crate) lookup: Lookup,
 }
 
-enum Lookup {
-    TaskDefinition { reference: String },
-    Service { cluster: String },
+pub(crate) enum Lookup {
+    /// What to check when the thing asked for is not there.
+    Hint(String),
+    TaskDefinition {
+        reference: String,
+    },
+    Service {
+        cluster: String,
+    },
 }
 
 impl Call {
     fn not_found_hint(&self, region: &str) -> String {
         match &self.lookup {
+            Lookup::Hint(hint) => hint.clone(),
             Lookup::TaskDefinition { reference } => {
                 let family = reference
                     .rsplit('/')
@@ -249,13 +310,13 @@ impl Call {
 
 /// With `--verbose`, reports the outcome of each attempt of one call, so retries are visible.
 #[derive(Debug)]
-struct AttemptLog {
+pub(crate) struct AttemptLog {
     action: &'static str,
     attempts: AtomicUsize,
 }
 
 impl AttemptLog {
-    fn new(action: &'static str) -> Self {
+    pub(crate) fn new(action: &'static str) -> Self {
         Self {
             action,
             attempts: AtomicUsize::new(0),
@@ -296,12 +357,12 @@ impl Intercept for AttemptLog {
 
 /// Keeps the body of the last response the SDK deserialized.
 #[derive(Debug, Clone, Default)]
-struct BodyCapture {
+pub(crate) struct BodyCapture {
     body: Arc<Mutex<Option<Vec<u8>>>>,
 }
 
 impl BodyCapture {
-    fn take(&self) -> Option<Vec<u8>> {
+    pub(crate) fn take(&self) -> Option<Vec<u8>> {
         self.body
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -352,7 +413,7 @@ impl Intercept for ReplaceBody {
     }
 }
 
-fn captured_json(capture: &BodyCapture, subject: &str) -> Result<Value> {
+pub(crate) fn captured_json(capture: &BodyCapture, subject: &str) -> Result<Value> {
     let body = capture
         .take()
         .ok_or_else(|| anyhow!("{subject}: the ECS response body was not available"))?;
@@ -412,7 +473,7 @@ impl Ecs for SdkEcs {
         request
             .send()
             .await
-            .map_err(|error| self.explain(&error, &call))?;
+            .map_err(|error| self.explainer.explain(&error, &call))?;
         captured_json(&capture, &call.subject)
     }
 
@@ -438,7 +499,7 @@ impl Ecs for SdkEcs {
         request
             .send()
             .await
-            .map_err(|error| self.explain(&error, &call))?;
+            .map_err(|error| self.explainer.explain(&error, &call))?;
         let body: DescribeServicesBody =
             serde_json::from_value(captured_json(&capture, &call.subject)?).with_context(|| {
                 format!("{}: unexpected DescribeServices response", call.subject)
@@ -458,7 +519,7 @@ impl Ecs for SdkEcs {
         );
         Err(Hinted::new(
             format!("{} was not found (`{reason}`)", call.subject),
-            call.not_found_hint(&self.region),
+            call.not_found_hint(&self.explainer.region),
         )
         .into())
     }
@@ -493,7 +554,7 @@ impl Ecs for SdkEcs {
         builder
             .send()
             .await
-            .map_err(|error| self.explain(&error, &call))?;
+            .map_err(|error| self.explainer.explain(&error, &call))?;
         let mut response = captured_json(&capture, &call.subject)?;
         response
             .get_mut("taskDefinition")
@@ -530,7 +591,7 @@ impl Ecs for SdkEcs {
         request
             .send()
             .await
-            .map_err(|error| self.explain(&error, &call))?;
+            .map_err(|error| self.explainer.explain(&error, &call))?;
         let body: UpdateServiceBody =
             serde_json::from_value(captured_json(&capture, &call.subject)?)
                 .with_context(|| format!("{}: unexpected UpdateService response", call.subject))?;
@@ -554,7 +615,7 @@ impl Ecs for SdkEcs {
             .max_results(10)
             .send()
             .await
-            .map_err(|error| self.explain(&error, &call))?;
+            .map_err(|error| self.explainer.explain(&error, &call))?;
         let arns = listed.task_arns().to_vec();
         if arns.is_empty() {
             return Ok(Vec::new());
@@ -575,7 +636,7 @@ impl Ecs for SdkEcs {
             .interceptor(capture.clone())
             .send()
             .await
-            .map_err(|error| self.explain(&error, &call))?;
+            .map_err(|error| self.explainer.explain(&error, &call))?;
         let body: DescribeTasksBody =
             serde_json::from_value(captured_json(&capture, &call.subject)?)
                 .with_context(|| format!("{}: unexpected DescribeTasks response", call.subject))?;
@@ -603,7 +664,7 @@ impl Ecs for SdkEcs {
             .status(ServiceDeploymentStatus::InProgress)
             .send()
             .await
-            .map_err(|error| self.explain(&error, &call))?;
+            .map_err(|error| self.explainer.explain(&error, &call))?;
         let Some(arn) = listed
             .service_deployments()
             .iter()
@@ -625,7 +686,7 @@ impl Ecs for SdkEcs {
             .stop_type(StopServiceDeploymentStopType::Rollback)
             .send()
             .await
-            .map_err(|error| self.explain(&error, &call))?;
+            .map_err(|error| self.explainer.explain(&error, &call))?;
         Ok(Some(arn))
     }
 }

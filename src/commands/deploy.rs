@@ -1,10 +1,13 @@
 //! `bgtool deploy`: register a task definition, roll an ECS service to it, and watch the
-//! deployment to its end, rolling back when time runs out or a signal arrives.
+//! deployment to its end, rolling back when time runs out or a signal arrives. Services with the
+//! ECS controller are updated here; CODE_DEPLOY ones go through [`code_deploy`].
+
+mod code_deploy;
 
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 
-use crate::aws::{self, Ecs};
+use crate::aws::{self, CodeDeploy, Ecs};
 use crate::config::deploy::DeploySettings;
 use crate::deploy::{Watch, primary_task_definition, running_deployment, wait_bound};
 use crate::diagnostics::{self, note, warn};
@@ -14,7 +17,7 @@ use crate::report::compare;
 use crate::service::ServiceDescription;
 use crate::taskdef::{apply_images, registerable};
 use crate::watching::{
-    Ended, Signals, failure, minutes, refuse_other_controllers, roll_back, watch_until,
+    Controller, Ended, Signals, controller, failure, minutes, roll_back, watch_until,
 };
 
 /// Registers the task definition, updates the service to it and follows the deployment.
@@ -36,34 +39,33 @@ pub fn run(settings: &DeploySettings) -> Result<()> {
         ));
     }
     refuse_placeholders(&document).with_context(|| origin.clone())?;
-    aws::with_ecs_unbounded(&settings.watch.aws, async |ecs| {
-        deploy(ecs, settings, document).await
+    aws::with_ecs_unbounded(&settings.watch.aws, async |ecs, codedeploy| {
+        deploy(ecs, codedeploy, settings, document).await
     })
 }
 
 async fn deploy(
     ecs: &impl Ecs,
+    codedeploy: &impl CodeDeploy,
     settings: &DeploySettings,
     document: Map<String, Value>,
 ) -> Result<()> {
     let target = (settings.cluster.as_str(), settings.service.as_str());
     let mut signals = Signals::install()?;
     let service = ecs.describe_service(target.0, target.1).await?;
-    refuse_other_controllers(&service, target.1)?;
+    if controller(&service, target.1)? == Controller::CodeDeploy {
+        return code_deploy::deploy(ecs, codedeploy, settings, document, &service, &mut signals)
+            .await;
+    }
     let service = wait_for_earlier(ecs, settings, service, &mut signals).await?;
     let previous = primary_task_definition(&service).map(ToOwned::to_owned);
     if settings.dry_run {
-        return dry_run(ecs, previous.as_deref(), document).await;
+        report(ecs, previous.as_deref(), &document).await?;
+        note("dry run: nothing registered, nothing deployed");
+        print!("{}", json_text(&Value::Object(document)));
+        return Ok(());
     }
-    let registered = ecs
-        .register_task_definition(&Value::Object(document))
-        .await?;
-    let arn = registered
-        .get("taskDefinitionArn")
-        .and_then(Value::as_str)
-        .context("RegisterTaskDefinition returned no `taskDefinitionArn`")?
-        .to_owned();
-    note(&format!("registered `{arn}`"));
+    let arn = register(ecs, document).await?;
     let updated = ecs.update_service(target.0, target.1, &arn).await?;
     // Data for scripts: the revision now deploying.
     println!("{arn}");
@@ -214,25 +216,36 @@ async fn wait_for_earlier(
     ecs.describe_service(target.0, target.1).await
 }
 
-/// Prints the change report against what the service runs, and the task definition that would
-/// be registered, on standard output.
-async fn dry_run(
+/// Registers the task definition; returns its ARN.
+async fn register(ecs: &impl Ecs, document: Map<String, Value>) -> Result<String> {
+    let registered = ecs
+        .register_task_definition(&Value::Object(document))
+        .await?;
+    let arn = registered
+        .get("taskDefinitionArn")
+        .and_then(Value::as_str)
+        .context("RegisterTaskDefinition returned no `taskDefinitionArn`")?
+        .to_owned();
+    note(&format!("registered `{arn}`"));
+    Ok(arn)
+}
+
+/// Prints the change report: what production (`running`) would gain and lose.
+async fn report(
     ecs: &impl Ecs,
-    previous: Option<&str>,
-    document: Map<String, Value>,
+    running: Option<&str>,
+    document: &Map<String, Value>,
 ) -> Result<()> {
-    match previous {
+    match running {
         Some(arn) => {
             let live = registerable(ecs.describe_task_definition(arn).await?)
                 .with_context(|| format!("task definition `{arn}` from ECS"))?;
-            for line in compare(arn, &live, &document).lines() {
+            for line in compare(arn, &live, document).lines() {
                 diagnostics::report_line(&line);
             }
         }
         None => note("the service runs no task definition to compare with"),
     }
-    note("dry run: nothing registered, nothing deployed");
-    print!("{}", json_text(&Value::Object(document)));
     Ok(())
 }
 

@@ -108,7 +108,7 @@ fn service_placement(
 }
 
 /// The AppSpec from flags, with the service's placement filling what the flags leave out.
-fn generate(flags: &GeneratedAppspec, service: Option<&Placement>) -> Result<AppSpec> {
+pub(crate) fn generate(flags: &GeneratedAppspec, service: Option<&Placement>) -> Result<AppSpec> {
     let load_balancer = service.and_then(|placement| placement.load_balancers.first());
     let container_name = flags
         .container_name
@@ -211,7 +211,7 @@ fn generate(flags: &GeneratedAppspec, service: Option<&Placement>) -> Result<App
     ))
 }
 
-fn serialize(spec: &AppSpec, format: Format) -> Result<String> {
+pub(crate) fn serialize(spec: &AppSpec, format: Format) -> Result<String> {
     Ok(match format {
         Format::Yaml => {
             serde_norway::to_string(spec).context("cannot render the AppSpec as YAML")?

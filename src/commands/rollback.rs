@@ -1,32 +1,54 @@
-//! `bgtool rollback`: stop an ECS service's deployment in progress with ROLLBACK and wait until
-//! the service runs its previous revision again.
+//! `bgtool rollback`: stop a service's deployment in progress with rollback and wait until the
+//! service runs its previous revision again (StopServiceDeployment for ECS, StopDeployment with
+//! automatic rollback for CodeDeploy).
 
 use anyhow::Result;
 
-use crate::aws::{self, Ecs};
+use crate::aws::{self, CodeDeploy, Ecs};
 use crate::config::deploy::WaitSettings;
 use crate::deploy::{primary_task_definition, running_deployment};
 use crate::error::Hinted;
-use crate::watching::{Signals, refuse_other_controllers, roll_back};
+use crate::watching::{
+    Controller, Signals, controller, deployment_group, roll_back, roll_back_code_deploy,
+};
+
+const NOTHING_HINT: &str =
+    "to go back to an earlier revision, deploy it: `bgtool deploy --taskdef FILE`";
 
 /// Rolls back the service's deployment in progress and waits until the service is back.
 ///
 /// # Errors
-/// Nothing in progress to roll back, an ECS error, or a rollback that does not settle in time.
+/// Nothing in progress to roll back, an AWS error, or a rollback that does not settle in time.
 pub fn run(settings: &WaitSettings) -> Result<()> {
-    aws::with_ecs_unbounded(&settings.watch.aws, async |ecs| {
-        let service = ecs
-            .describe_service(&settings.cluster, &settings.service)
-            .await?;
-        refuse_other_controllers(&service, &settings.service)?;
+    aws::with_ecs_unbounded(&settings.watch.aws, async |ecs, codedeploy| {
+        let target = (settings.cluster.as_str(), settings.service.as_str());
+        let service = ecs.describe_service(target.0, target.1).await?;
+        let mut signals = Signals::install()?;
+        if controller(&service, target.1)? == Controller::CodeDeploy {
+            let group = deployment_group(codedeploy, &settings.watch, target).await?;
+            let running = codedeploy
+                .running_deployments(&group.application_name, &group.deployment_group_name)
+                .await?;
+            let Some(id) = settings.deployment.as_ref().or(running.first()) else {
+                return Err(Hinted::new(
+                    format!(
+                        "nothing to roll back: no CodeDeploy deployment of `{}`/`{}` is in progress",
+                        group.application_name, group.deployment_group_name
+                    ),
+                    NOTHING_HINT,
+                )
+                .into());
+            };
+            return roll_back_code_deploy(codedeploy, id, &settings.watch, &mut signals).await;
+        }
         let Some(running) = running_deployment(&service) else {
             return Err(Hinted::new(
                 format!(
                     "nothing to roll back: no deployment of `{}` is in progress (it runs `{}`)",
-                    settings.service,
+                    target.1,
                     primary_task_definition(&service).unwrap_or("no task definition")
                 ),
-                "to go back to an earlier revision, deploy it: `bgtool deploy --taskdef FILE`",
+                NOTHING_HINT,
             )
             .into());
         };
@@ -36,10 +58,9 @@ pub fn run(settings: &WaitSettings) -> Result<()> {
             .iter()
             .find(|deployment| deployment.id != running.id)
             .and_then(|deployment| deployment.task_definition.clone());
-        let mut signals = Signals::install()?;
         roll_back(
             ecs,
-            (&settings.cluster, &settings.service),
+            target,
             previous.as_deref(),
             &settings.watch,
             &mut signals,

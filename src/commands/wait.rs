@@ -1,57 +1,93 @@
-//! `bgtool wait`: follow a deployment of an ECS service, started elsewhere, to its end.
+//! `bgtool wait`: follow a deployment of a service, started elsewhere, to its end: an ECS
+//! deployment, or a CodeDeploy one for CODE_DEPLOY services.
 
 use anyhow::Result;
 
-use crate::aws::{self, Ecs};
+use crate::aws::{self, CodeDeploy, Ecs};
+use crate::codedeploy;
 use crate::config::deploy::WaitSettings;
 use crate::deploy::{Watch, primary_task_definition, running_deployment, wait_bound};
 use crate::diagnostics::note;
 use crate::error::{Hinted, Interrupted};
-use crate::watching::{Ended, Signals, failure, minutes, refuse_other_controllers, watch_until};
+use crate::watching::{
+    Controller, Ended, Signals, controller, deployment_group, failure, minutes,
+    watch_code_deploy_until, watch_until,
+};
 
-/// Follows the service's deployment in progress (or `--deployment`) to its end.
+/// Waits for the service's deployment in progress (or `--deployment`) to end.
 ///
 /// # Errors
-/// An ECS error, a deployment that fails, or a wait that runs out or is interrupted.
+/// An AWS error, a deployment that fails, or a wait that runs out or is interrupted.
 pub fn run(settings: &WaitSettings) -> Result<()> {
-    aws::with_ecs_unbounded(&settings.watch.aws, async |ecs| {
-        let service = ecs
-            .describe_service(&settings.cluster, &settings.service)
-            .await?;
-        refuse_other_controllers(&service, &settings.service)?;
-        let id = match (&settings.deployment, running_deployment(&service)) {
-            (Some(id), _) => id.clone(),
-            (None, Some(running)) => running.id.clone(),
-            (None, None) => {
-                note(&format!(
-                    "no deployment of `{}` is in progress; it runs `{}`",
-                    settings.service,
-                    primary_task_definition(&service).unwrap_or("no task definition")
-                ));
-                return Ok(());
+    aws::with_ecs_unbounded(&settings.watch.aws, async |ecs, codedeploy| {
+        let target = (settings.cluster.as_str(), settings.service.as_str());
+        let service = ecs.describe_service(target.0, target.1).await?;
+        let mut signals = Signals::install()?;
+        let (id, ended, bound) = match controller(&service, target.1)? {
+            Controller::Ecs => {
+                let id = match (&settings.deployment, running_deployment(&service)) {
+                    (Some(id), _) => id.clone(),
+                    (None, Some(running)) => running.id.clone(),
+                    (None, None) => {
+                        note(&format!(
+                            "no deployment of `{}` is in progress; it runs `{}`",
+                            target.1,
+                            primary_task_definition(&service).unwrap_or("no task definition")
+                        ));
+                        return Ok(());
+                    }
+                };
+                let bound = settings
+                    .watch
+                    .timeout
+                    .unwrap_or_else(|| wait_bound(&service));
+                let mut watch = Watch::new(&id, &service);
+                let ended = watch_until(
+                    ecs,
+                    target,
+                    &mut watch,
+                    bound,
+                    &settings.watch,
+                    &mut signals,
+                )
+                .await?;
+                (id, ended, bound)
+            }
+            Controller::CodeDeploy => {
+                let group = deployment_group(codedeploy, &settings.watch, target).await?;
+                let running = codedeploy
+                    .running_deployments(&group.application_name, &group.deployment_group_name)
+                    .await?;
+                let Some(id) = settings.deployment.as_ref().or(running.first()).cloned() else {
+                    note(&format!(
+                        "no CodeDeploy deployment of `{}`/`{}` is in progress",
+                        group.application_name, group.deployment_group_name
+                    ));
+                    return Ok(());
+                };
+                let bound = match settings.watch.timeout {
+                    Some(bound) => bound,
+                    None => code_deploy_bound(codedeploy, &group).await?,
+                };
+                let ended =
+                    watch_code_deploy_until(codedeploy, &id, bound, &settings.watch, &mut signals)
+                        .await?;
+                (id, ended, bound)
             }
         };
-        let bound = settings
-            .watch
-            .timeout
-            .unwrap_or_else(|| wait_bound(&service));
-        let mut signals = Signals::install()?;
-        let mut watch = Watch::new(&id, &service);
-        let ended = watch_until(
-            ecs,
-            (&settings.cluster, &settings.service),
-            &mut watch,
-            bound,
-            &settings.watch,
-            &mut signals,
-        )
-        .await?;
         match ended {
             Ended::Completed => {
                 note(&format!("deployment `{id}` completed"));
                 Ok(())
             }
-            Ended::Failed { reason } => Err(failure(ecs, &settings.cluster, &id, &reason).await),
+            Ended::Failed { reason } if id.starts_with("ecs-svc/") => {
+                Err(failure(ecs, target.0, &id, &reason).await)
+            }
+            Ended::Failed { reason } => Err(Hinted::new(
+                format!("deployment `{id}` failed: {reason}"),
+                "the lifecycle events above say where; `aws deploy get-deployment-target` has the details",
+            )
+            .into()),
             Ended::Interrupted { signal } => Err(Interrupted {
                 message: format!(
                     "{signal}: stopped watching; deployment `{id}` goes on (`bgtool rollback` stops it)"
@@ -68,4 +104,19 @@ pub fn run(settings: &WaitSettings) -> Result<()> {
             .into()),
         }
     })
+}
+
+/// The wait bound of a CodeDeploy deployment in `group`, with the group's configuration.
+///
+/// # Errors
+/// A CodeDeploy error.
+pub async fn code_deploy_bound(
+    codedeploy: &impl CodeDeploy,
+    group: &codedeploy::DeploymentGroup,
+) -> Result<std::time::Duration> {
+    let routing = match &group.deployment_config_name {
+        Some(name) => codedeploy.traffic_routing(name).await?,
+        None => None,
+    };
+    Ok(codedeploy::wait_bound(group, routing.as_ref()))
 }

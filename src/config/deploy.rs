@@ -21,6 +21,8 @@ pub struct WatchSettings {
     /// `None`: derived from the service's deployment strategy.
     pub timeout: Option<Duration>,
     pub poll_interval: Duration,
+    /// `--application` and `--deployment-group`, for CODE_DEPLOY services.
+    pub deployment_group: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +34,9 @@ pub struct DeploySettings {
     pub wait: bool,
     pub wait_for_running: bool,
     pub dry_run: bool,
+    /// CODE_DEPLOY services: the AppSpec to send [default: generated from the service].
+    pub appspec: Option<Input>,
+    pub deployment_config: Option<String>,
     pub watch: WatchSettings,
 }
 
@@ -64,6 +69,11 @@ impl DeploySettings {
             wait: !args.no_wait,
             wait_for_running: args.wait_for_running,
             dry_run: args.dry_run,
+            appspec: args.appspec.map(Input::from_path),
+            deployment_config: args
+                .deployment_config
+                .map(|name| non_empty("--deployment-config", &name).map(|()| name))
+                .transpose()?,
             watch: WatchSettings::resolve(args.watch)?,
         })
     }
@@ -110,6 +120,20 @@ impl WatchSettings {
                 }
             })
             .transpose()?;
+        let deployment_group = match (args.application, args.deployment_group) {
+            (Some(application), Some(group)) => {
+                non_empty("--application", &application)?;
+                non_empty("--deployment-group", &group)?;
+                Some((application, group))
+            }
+            (None, None) => None,
+            _ => {
+                return Err(UsageError::new(
+                    "`--application` and `--deployment-group` go together",
+                )
+                .with_hint("give both, or neither to find the group that deploys the service"));
+            }
+        };
         let aws = AwsSettings::resolve(AwsArgs {
             region: args.region,
             profile: args.profile,
@@ -121,6 +145,7 @@ impl WatchSettings {
             aws,
             timeout,
             poll_interval: parse_seconds("--poll-interval", &args.poll_interval)?,
+            deployment_group,
         })
     }
 }

@@ -80,17 +80,25 @@ struct Script {
     /// DescribeServices calls after UpdateService answered with ThrottlingException first.
     throttled_looks: usize,
     stopped_tasks: Vec<Value>,
+    /// CodeDeploy: ListDeployments' answer, before CreateDeployment.
+    running: Vec<&'static str>,
+    /// CodeDeploy: successive (deploymentInfo, ecsTarget) answers per deployment ID, the last
+    /// repeating. `d-NEW` is what CreateDeployment makes.
+    deployments: Vec<(&'static str, Vec<(Value, Value)>)>,
 }
 
 #[derive(Default)]
 struct State {
     script: Script,
+    /// UpdateService (ECS) or CreateDeployment (CodeDeploy) has been called.
     updated: bool,
+    /// StopServiceDeployment (ECS) or StopDeployment (CodeDeploy) has been called.
     rolled_back: bool,
     looks_before: usize,
     looks_after: usize,
     throttled: usize,
     calls: Vec<(String, Value)>,
+    code_deploy_looks: std::collections::HashMap<String, usize>,
 }
 
 fn nth(list: &[Value], index: usize) -> Value {
@@ -168,6 +176,111 @@ impl State {
             "StopServiceDeployment" => {
                 self.rolled_back = true;
                 (200, json!({"serviceDeploymentArn": SERVICE_DEPLOYMENT}))
+            }
+            _ => self.answer_code_deploy(action, body),
+        }
+    }
+
+    fn code_deploy_look(&mut self, id: &str, advance: bool) -> Option<(Value, Value)> {
+        if self.rolled_back && id == "d-NEW" {
+            return Some((
+                json!({"deploymentId": "d-NEW", "status": "Stopped",
+                       "rollbackInfo": {"rollbackDeploymentId": "d-ROLLBACK"}}),
+                json!({}),
+            ));
+        }
+        let looks = self
+            .script
+            .deployments
+            .iter()
+            .find(|(name, _)| *name == id)
+            .map(|(_, looks)| looks.clone())?;
+        let counter = self.code_deploy_looks.entry(id.to_owned()).or_insert(0);
+        if advance {
+            *counter += 1;
+        }
+        let index = counter.saturating_sub(1).min(looks.len() - 1);
+        looks.get(index).cloned()
+    }
+
+    fn answer_code_deploy(&mut self, action: &str, body: &Value) -> (u16, Value) {
+        let id = body["deploymentId"].as_str().unwrap_or_default().to_owned();
+        match action {
+            "ListApplications" => (200, json!({"applications": ["other", "web"]})),
+            "ListDeploymentGroups" => {
+                let groups = if body["applicationName"] == "web" {
+                    json!(["web"])
+                } else {
+                    json!(["other"])
+                };
+                (
+                    200,
+                    json!({"applicationName": body["applicationName"], "deploymentGroups": groups}),
+                )
+            }
+            "GetDeploymentGroup" => {
+                let cluster = if body["applicationName"] == "web" {
+                    "main"
+                } else {
+                    "staging"
+                };
+                (
+                    200,
+                    json!({"deploymentGroupInfo": {
+                        "applicationName": body["applicationName"],
+                        "deploymentGroupName": body["deploymentGroupName"],
+                        "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+                        "ecsServices": [{"serviceName": "web", "clusterName": cluster}],
+                        "blueGreenDeploymentConfiguration": {
+                            "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 5},
+                            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}
+                        }
+                    }}),
+                )
+            }
+            "GetDeploymentConfig" => (
+                200,
+                json!({"deploymentConfigInfo": {
+                    "deploymentConfigName": body["deploymentConfigName"], "computePlatform": "ECS",
+                    "trafficRoutingConfig": {"type": "AllAtOnce"}
+                }}),
+            ),
+            "ListDeployments" => {
+                let running = if self.updated {
+                    Vec::new()
+                } else {
+                    self.script.running.clone()
+                };
+                (200, json!({"deployments": running}))
+            }
+            "CreateDeployment" => {
+                self.updated = true;
+                (200, json!({"deploymentId": "d-NEW"}))
+            }
+            "GetDeployment" => match self.code_deploy_look(&id, true) {
+                Some((info, _)) => (200, json!({"deploymentInfo": info})),
+                None => (
+                    400,
+                    json!({"__type": "DeploymentDoesNotExistException", "message": id}),
+                ),
+            },
+            "ListDeploymentTargets" => (200, json!({"targetIds": ["main:web"]})),
+            "GetDeploymentTarget" => {
+                let target = self
+                    .code_deploy_look(&id, false)
+                    .map(|(_, target)| target)
+                    .unwrap_or_default();
+                (
+                    200,
+                    json!({"deploymentTarget": {"deploymentTargetType": "ECSTarget", "ecsTarget": target}}),
+                )
+            }
+            "StopDeployment" => {
+                self.rolled_back = true;
+                (
+                    200,
+                    json!({"status": "Pending", "statusMessage": "stopping"}),
+                )
             }
             _ => (
                 400,
@@ -285,7 +398,18 @@ impl ScriptedEcs {
     }
 }
 
-const ACTIONS: [&str; 9] = [
+const ACTIONS: [&str; 19] = [
+    "ListApplications",
+    "ListDeploymentGroups",
+    "GetDeploymentGroup",
+    "GetDeploymentConfig",
+    "ListDeployments",
+    "CreateDeployment",
+    "GetDeployment",
+    "ListDeploymentTargets",
+    "GetDeploymentTarget",
+    "StopDeployment",
+    "StopServiceDeployment",
     "DescribeServices",
     "RegisterTaskDefinition",
     "DescribeTaskDefinition",
@@ -293,7 +417,6 @@ const ACTIONS: [&str; 9] = [
     "ListTasks",
     "DescribeTasks",
     "ListServiceDeployments",
-    "StopServiceDeployment",
     "DeregisterTaskDefinition",
 ];
 
@@ -710,20 +833,18 @@ fn an_interrupt_rolls_the_deployment_back_and_exits_130() {
 
 #[test]
 fn refusals_come_before_anything_is_registered() {
-    // A CodeDeploy service: bgtool deploy does not drive CodeDeploy.
-    let code_deploy = ScriptedEcs::start(Script {
-        before: vec![service("CODE_DEPLOY", json!([]), json!([]))],
+    // An EXTERNAL controller: deployed by its own tooling.
+    let external = ScriptedEcs::start(Script {
+        before: vec![service("EXTERNAL", json!([]), json!([]))],
         ..Script::default()
     });
-    let (result, _) = code_deploy.deploy(&[]);
+    let (result, _) = external.deploy(&[]);
     assert_eq!(result.code, 1, "{}", result.stderr);
     assert_lines(
         &result.stderr,
-        &[
-            "bgtool: error: service `web` is deployed by CodeDeploy (CODE_DEPLOY deployment controller)",
-        ],
+        &["bgtool: error: service `web` has the `EXTERNAL` deployment controller"],
     );
-    assert_eq!(code_deploy.actions(), ["DescribeServices"]);
+    assert_eq!(external.actions(), ["DescribeServices"]);
 
     // A placeholder left for CodeDeployToECS: ECS would try to pull `<IMAGE1_NAME>`.
     let untouched = ScriptedEcs::start(Script::default());
@@ -871,4 +992,465 @@ fn wait_and_rollback_work_on_a_deployment_started_elsewhere() {
         &result.stderr,
         &["bgtool: error: nothing to roll back: no deployment of `web` is in progress"],
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Services with the CODE_DEPLOY controller.
+
+/// A CODE_DEPLOY service: production on the PRIMARY task set (web:1) behind `app:8080`.
+fn code_deploy_service() -> Value {
+    let mut service = service("CODE_DEPLOY", json!([]), json!([]));
+    service["loadBalancers"] = json!([{
+        "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-blue/0123456789abcdef",
+        "containerName": "app", "containerPort": 8080
+    }]);
+    service["networkConfiguration"] = json!({"awsvpcConfiguration": {
+        "subnets": ["subnet-0a1b2c3d"], "securityGroups": ["sg-0123456789abcdef0"], "assignPublicIp": "DISABLED"
+    }});
+    service["taskSets"] =
+        json!([{"id": "ecs-svc/blue", "status": "PRIMARY", "taskDefinition": PREVIOUS}]);
+    service
+}
+
+/// One GetDeployment answer and the deployment's ECS target at that moment.
+fn look(id: &str, status: &str, events: &[(&str, &str)], green_weight: f64) -> (Value, Value) {
+    let events: Vec<Value> = events
+        .iter()
+        .map(|(name, status)| json!({"lifecycleEventName": name, "status": status}))
+        .collect();
+    (
+        json!({"deploymentId": id, "status": status}),
+        json!({
+            "lifecycleEvents": events,
+            "taskSetsInfo": [
+                {"identifer": "ecs-svc/blue", "taskSetLabel": "BLUE", "trafficWeight": 100.0 - green_weight,
+                 "desiredCount": 2, "runningCount": 2, "targetGroup": {"name": "web-blue"}},
+                {"identifer": "ecs-svc/green", "taskSetLabel": "GREEN", "trafficWeight": green_weight,
+                 "desiredCount": 2, "runningCount": 2, "targetGroup": {"name": "web-green"}}
+            ]
+        }),
+    )
+}
+
+#[test]
+fn a_code_deploy_service_gets_a_codedeploy_deployment_followed_to_success() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        deployments: vec![(
+            "d-NEW",
+            vec![
+                look(
+                    "d-NEW",
+                    "InProgress",
+                    &[("BeforeInstall", "Succeeded"), ("Install", "InProgress")],
+                    0.0,
+                ),
+                look(
+                    "d-NEW",
+                    "InProgress",
+                    &[
+                        ("Install", "Succeeded"),
+                        ("AfterAllowTestTraffic", "Succeeded"),
+                        ("AllowTraffic", "InProgress"),
+                    ],
+                    100.0,
+                ),
+                look(
+                    "d-NEW",
+                    "Succeeded",
+                    &[
+                        ("AllowTraffic", "Succeeded"),
+                        ("AfterAllowTraffic", "Succeeded"),
+                    ],
+                    100.0,
+                ),
+            ],
+        )],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(result.stdout, format!("{REGISTERED}\n"));
+    insta::assert_snapshot!("code_deploy_succeeded_stderr", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: note: service `web` deploys through CodeDeploy `web`/`web`",
+            "bgtool: note: watching deployment `d-NEW` for up to 35 min, every 0.05 s",
+            "bgtool: deploy: lifecycle event `AfterAllowTestTraffic` Succeeded",
+            "bgtool: deploy: traffic: 0% to BLUE `web-blue` (2/2 running), 100% to GREEN `web-green` (2/2 running)",
+            &format!("bgtool: note: deployment `d-NEW` succeeded: `web` runs `{REGISTERED}`"),
+        ],
+    );
+    let calls = server.calls();
+    let created = &calls
+        .iter()
+        .find(|(action, _)| action == "CreateDeployment")
+        .expect("CreateDeployment sent")
+        .1;
+    assert_eq!(created["applicationName"], "web");
+    assert_eq!(created["deploymentGroupName"], "web");
+    assert_eq!(created["revision"]["revisionType"], "AppSpecContent");
+    let appspec: serde_norway::Value = serde_norway::from_str(
+        created["revision"]["appSpecContent"]["content"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let properties = &appspec["Resources"][0]["TargetService"]["Properties"];
+    assert_eq!(properties["TaskDefinition"].as_str(), Some(REGISTERED));
+    assert_eq!(
+        properties["LoadBalancerInfo"]["ContainerName"].as_str(),
+        Some("app")
+    );
+    assert_eq!(
+        properties["LoadBalancerInfo"]["ContainerPort"].as_u64(),
+        Some(8080)
+    );
+    assert_eq!(
+        properties["NetworkConfiguration"]["AwsvpcConfiguration"]["Subnets"][0].as_str(),
+        Some("subnet-0a1b2c3d")
+    );
+    // Registered only once the AppSpec and the group were known; no ECS UpdateService.
+    let actions = server.actions();
+    assert!(
+        !actions.contains(&"UpdateService".to_owned()),
+        "{actions:?}"
+    );
+    let register = actions
+        .iter()
+        .position(|action| action == "RegisterTaskDefinition")
+        .unwrap();
+    let listed = actions
+        .iter()
+        .position(|action| action == "ListDeployments")
+        .unwrap();
+    assert!(listed < register, "{actions:?}");
+    assert_never_deregisters(&server);
+}
+
+#[test]
+fn a_failed_hook_fails_the_code_deploy_deployment_with_its_diagnostics() {
+    let mut failed = look(
+        "d-NEW",
+        "Failed",
+        &[("AfterAllowTestTraffic", "Failed")],
+        0.0,
+    );
+    failed.0["errorInformation"] = json!({"code": "HOOK_FAILED", "message": "The deployment failed because a specified lifecycle event hook failed."});
+    failed.1["lifecycleEvents"][0]["diagnostics"] = json!({"errorCode": "ScriptFailed", "message": "smoke test: 503 from /health", "logTail": ""});
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        deployments: vec![(
+            "d-NEW",
+            vec![
+                look(
+                    "d-NEW",
+                    "InProgress",
+                    &[("AfterAllowTestTraffic", "InProgress")],
+                    0.0,
+                ),
+                failed,
+            ],
+        )],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--application", "web", "--deployment-group", "web"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: deploy: lifecycle event `AfterAllowTestTraffic` Failed: smoke test: 503 from /health",
+            "bgtool: error: deployment `d-NEW` failed: The deployment failed because a specified lifecycle event hook failed.; lifecycle event `AfterAllowTestTraffic` Failed: smoke test: 503 from /health",
+        ],
+    );
+    let actions = server.actions();
+    assert!(
+        !actions.contains(&"ListApplications".to_owned()),
+        "named groups need no search: {actions:?}"
+    );
+    assert!(!actions.contains(&"StopDeployment".to_owned()));
+}
+
+#[test]
+fn a_code_deploy_deployment_out_of_time_is_stopped_with_rollback() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        deployments: vec![
+            (
+                "d-NEW",
+                vec![look(
+                    "d-NEW",
+                    "InProgress",
+                    &[("Install", "InProgress")],
+                    0.0,
+                )],
+            ),
+            (
+                "d-ROLLBACK",
+                vec![
+                    look("d-ROLLBACK", "InProgress", &[], 0.0),
+                    look("d-ROLLBACK", "Succeeded", &[], 0.0),
+                ],
+            ),
+        ],
+        ..Script::default()
+    });
+    let (result, elapsed) = server.deploy(&["--timeout", "0.5"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: warning: deployment `d-NEW` did not end within 0.5 s: rolling it back",
+            "bgtool: note: rollback requested: StopDeployment of `d-NEW` with automatic rollback",
+            "bgtool: note: CodeDeploy rolls back with deployment `d-ROLLBACK`",
+            "bgtool: note: rolled back: deployment `d-ROLLBACK` succeeded",
+            "bgtool: error: deployment `d-NEW` did not end within 0.5 s and was rolled back",
+        ],
+    );
+    let calls = server.calls();
+    let stop = calls
+        .iter()
+        .find(|(action, _)| action == "StopDeployment")
+        .expect("StopDeployment sent");
+    assert_eq!(
+        stop.1,
+        json!({"deploymentId": "d-NEW", "autoRollbackEnabled": true})
+    );
+    assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    assert_never_deregisters(&server);
+}
+
+#[test]
+fn a_code_deploy_deployment_in_progress_is_named_and_an_appspec_file_is_used() {
+    let busy = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        running: vec!["d-EARLIER"],
+        ..Script::default()
+    });
+    let (result, _) = busy.deploy(&[]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: error: CodeDeploy deployment `d-EARLIER` of `web`/`web` is in progress: CodeDeploy allows one at a time",
+            "hint: wait for it to end (`bgtool wait`), or pass `--wait-for-running`",
+        ],
+    );
+    assert!(
+        !busy
+            .actions()
+            .contains(&"RegisterTaskDefinition".to_owned())
+    );
+
+    // --appspec: the file's hooks and settings kept, its TaskDefinition set to the new revision.
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        deployments: vec![("d-NEW", vec![look("d-NEW", "Succeeded", &[], 100.0)])],
+        ..Script::default()
+    });
+    let folder = tempfile::tempdir().unwrap();
+    let appspec = folder.path().join("appspec.yaml");
+    std::fs::write(
+        &appspec,
+        "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: app\n          ContainerPort: 8080\nHooks:\n  - AfterAllowTestTraffic: smoke-test\n",
+    )
+    .unwrap();
+    let (result, _) = server.deploy(&["--appspec", appspec.to_str().unwrap()]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let calls = server.calls();
+    let content = calls
+        .iter()
+        .find(|(action, _)| action == "CreateDeployment")
+        .unwrap()
+        .1["revision"]["appSpecContent"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(content.contains(REGISTERED), "{content}");
+    assert!(
+        content.contains("AfterAllowTestTraffic: smoke-test"),
+        "{content}"
+    );
+
+    // An AppSpec naming a container the task definition lacks fails before anything is sent.
+    std::fs::write(
+        &appspec,
+        "version: 0.0\nResources:\n  - TargetService:\n      Type: AWS::ECS::Service\n      Properties:\n        TaskDefinition: <TASK_DEFINITION>\n        LoadBalancerInfo:\n          ContainerName: api\n          ContainerPort: 8080\n",
+    )
+    .unwrap();
+    let untouched = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        ..Script::default()
+    });
+    let (result, _) = untouched.deploy(&["--appspec", appspec.to_str().unwrap()]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &["does not match the task definition", "`api`"],
+    );
+    assert_eq!(untouched.actions(), ["DescribeServices"]);
+}
+
+#[test]
+fn a_code_deploy_dry_run_prints_the_appspec_it_would_send() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--dry-run"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(
+        result.stdout.contains("TaskDefinition: <TASK_DEFINITION>"),
+        "{}",
+        result.stdout
+    );
+    assert_lines(
+        &result.stderr,
+        &[&format!("bgtool: report: production runs `{PREVIOUS}`")],
+    );
+    let actions = server.actions();
+    assert!(
+        !actions
+            .iter()
+            .any(|action| action == "RegisterTaskDefinition" || action == "CreateDeployment"),
+        "{actions:?}"
+    );
+}
+
+/// What moto models: RegisterTaskDefinition, the deployment group found from the service,
+/// ListDeployments and CreateDeployment, through the real SDK. The AppSpec CodeDeploy stored
+/// names the new revision. (moto's deployments never move, hence `--no-wait`.)
+#[test]
+fn a_code_deploy_deployment_is_created_on_moto() {
+    let taskdef = fixture("register/classic.json");
+    let appspec = fixture("deploy/appspec.yaml");
+    let result = run(crate::harness::bgtool_on_moto().args([
+        "deploy",
+        "--appspec",
+        appspec.to_str().unwrap(),
+        "--cluster",
+        "bgtool-test",
+        "--service",
+        "classic",
+        "--taskdef",
+        taskdef.to_str().unwrap(),
+        "--image",
+        "app=123456789012.dkr.ecr.us-east-1.amazonaws.com/classic:3f2a1c9d8e7b",
+        "--no-wait",
+    ]));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let arn = result.stdout.trim();
+    assert!(
+        arn.starts_with("arn:aws:ecs:us-east-1:123456789012:task-definition/classic:"),
+        "{arn}"
+    );
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: note: service `classic` deploys through CodeDeploy `classic`/`classic`",
+            "bgtool: note: not waiting (`--no-wait`)",
+        ],
+    );
+    let id = result
+        .stderr
+        .split("CodeDeploy deployment `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .expect("the deployment ID is named")
+        .to_owned();
+    let described = run(Command::new(crate::harness::aws_cli())
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", crate::harness::moto_endpoint())
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args(["deploy", "get-deployment", "--deployment-id", &id]));
+    assert_eq!(described.code, 0, "{}", described.stderr);
+    let described: Value = serde_json::from_str(&described.stdout).unwrap();
+    let content = described["deploymentInfo"]["revision"]["appSpecContent"]["content"]
+        .as_str()
+        .expect("the AppSpec content");
+    assert!(
+        content.contains(&format!("TaskDefinition: {arn}")),
+        "{content}"
+    );
+    assert!(content.contains("ContainerName: app"), "{content}");
+    assert!(
+        content.contains("AfterAllowTestTraffic: smoke-test"),
+        "{content}"
+    );
+}
+
+#[test]
+fn wait_and_rollback_follow_code_deploy_deployments() {
+    let waiting = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        running: vec!["d-EARLIER"],
+        deployments: vec![(
+            "d-EARLIER",
+            vec![
+                look("d-EARLIER", "InProgress", &[("Install", "InProgress")], 0.0),
+                look("d-EARLIER", "Succeeded", &[("Install", "Succeeded")], 100.0),
+            ],
+        )],
+        ..Script::default()
+    });
+    let result = run(&mut waiting.command(&[
+        "wait",
+        "--cluster",
+        "main",
+        "--service",
+        "web",
+        "--poll-interval",
+        "0.05",
+    ]));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: deploy: deployment `d-EARLIER` InProgress",
+            "bgtool: deploy: deployment `d-EARLIER` Succeeded",
+            "bgtool: note: deployment `d-EARLIER` completed",
+        ],
+    );
+    assert!(!waiting.actions().contains(&"StopDeployment".to_owned()));
+
+    let rolling = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        running: vec!["d-NEW"],
+        deployments: vec![
+            ("d-NEW", vec![look("d-NEW", "InProgress", &[], 0.0)]),
+            (
+                "d-ROLLBACK",
+                vec![look("d-ROLLBACK", "Succeeded", &[], 0.0)],
+            ),
+        ],
+        ..Script::default()
+    });
+    let result = run(&mut rolling.command(&[
+        "rollback",
+        "--cluster",
+        "main",
+        "--service",
+        "web",
+        "--application",
+        "web",
+        "--deployment-group",
+        "web",
+        "--poll-interval",
+        "0.05",
+    ]));
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: note: rollback requested: StopDeployment of `d-NEW` with automatic rollback",
+            "bgtool: note: rolled back: deployment `d-ROLLBACK` succeeded",
+        ],
+    );
+    let calls = rolling.calls();
+    assert!(calls
+        .iter()
+        .any(|(action, body)| action == "StopDeployment" && body["autoRollbackEnabled"] == true));
 }

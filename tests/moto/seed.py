@@ -7,7 +7,9 @@ The task definitions are the RegisterTaskDefinition inputs in tests/fixtures/reg
 being deployed) while the PRIMARY task set, which takes production traffic, runs web:1. The
 `owned` service (CODE_DEPLOY too) runs owned:1, the revision Terraform registered. The `native`
 service has the ECS deployment controller (ECS-native blue/green) and runs native:1; with no
-tasks wanted, moto reports its deployment COMPLETED.
+tasks wanted, moto reports its deployment COMPLETED. The `classic` service (CODE_DEPLOY) runs
+classic:1 and has a CodeDeploy application and deployment group of the same name, for
+`bgtool deploy`.
 """
 
 import json
@@ -123,7 +125,40 @@ def main(endpoint: str) -> None:
         deploymentController={"type": "ECS"},
         networkConfiguration=network,
     )
-    print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1, owned:1, native:1; services web, worker, owned, native")
+    # `classic`: a CODE_DEPLOY service with its CodeDeploy application and group, for `deploy`.
+    classic_1 = register("classic")
+    classic_blue = elb.create_target_group(
+        Name="classic-blue", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    ecs.create_service(
+        cluster=CLUSTER,
+        serviceName="classic",
+        taskDefinition=classic_1,
+        desiredCount=1,
+        launchType="FARGATE",
+        deploymentController={"type": "CODE_DEPLOY"},
+        loadBalancers=[{"targetGroupArn": classic_blue, "containerName": "app", "containerPort": 8080}],
+        networkConfiguration=network,
+    )
+    classic_primary = ecs.create_task_set(
+        cluster=CLUSTER,
+        service="classic",
+        taskDefinition=classic_1,
+        launchType="FARGATE",
+        networkConfiguration=network,
+    )["taskSet"]["taskSetArn"]
+    ecs.update_service_primary_task_set(cluster=CLUSTER, service="classic", primaryTaskSet=classic_primary)
+    codedeploy = boto3.client("codedeploy", **session)
+    codedeploy.create_application(applicationName="classic", computePlatform="ECS")
+    codedeploy.create_deployment_group(
+        applicationName="classic",
+        deploymentGroupName="classic",
+        serviceRoleArn="arn:aws:iam::123456789012:role/classic-codedeploy",
+        deploymentConfigName="CodeDeployDefault.ECSAllAtOnce",
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+        ecsServices=[{"serviceName": "classic", "clusterName": CLUSTER}],
+    )
+    print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1, owned:1, native:1, classic:1; services web, worker, owned, native, classic; CodeDeploy classic/classic")
 
 
 if __name__ == "__main__":

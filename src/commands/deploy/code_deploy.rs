@@ -1,0 +1,225 @@
+//! `bgtool deploy` for services with the CODE_DEPLOY controller: the AppSpec naming the new
+//! revision, a CodeDeploy deployment of it, and the watch, with StopDeployment and automatic
+//! rollback when time runs out or a signal arrives.
+
+use anyhow::{Context, Result};
+use serde_json::{Map, Value};
+
+use super::{register, report};
+use crate::appspec::TASK_DEFINITION_PLACEHOLDER;
+use crate::aws::{CodeDeploy, Ecs};
+use crate::checks;
+use crate::cli::Format;
+use crate::commands::render_appspec::{generate, serialize};
+use crate::commands::wait::code_deploy_bound;
+use crate::config::GeneratedAppspec;
+use crate::config::deploy::DeploySettings;
+use crate::diagnostics::{note, warn};
+use crate::error::{Hinted, Interrupted};
+use crate::files::read_input;
+use crate::service::{ServiceDescription, current_task_definition};
+use crate::taskdef::container_ports;
+use crate::watching::{
+    Ended, Signals, deployment_group, minutes, roll_back_code_deploy, watch_code_deploy_until,
+};
+
+/// Registers the task definition and deploys it through the service's CodeDeploy group.
+///
+/// # Errors
+/// As [`super::run`], with CodeDeploy's errors and an AppSpec that is not valid.
+pub async fn deploy(
+    ecs: &impl Ecs,
+    codedeploy: &impl CodeDeploy,
+    settings: &DeploySettings,
+    document: Map<String, Value>,
+    service: &ServiceDescription,
+    signals: &mut Signals,
+) -> Result<()> {
+    let target = (settings.cluster.as_str(), settings.service.as_str());
+    // The AppSpec first, with the placeholder: a bad one fails before anything is registered.
+    let containers = container_ports(&document)?;
+    let checked = appspec(settings, service, TASK_DEFINITION_PLACEHOLDER, &containers)?;
+    let group = deployment_group(codedeploy, &settings.watch, target).await?;
+    let (application, group_name) = (
+        group.application_name.as_str(),
+        group.deployment_group_name.as_str(),
+    );
+    wait_for_earlier(codedeploy, settings, &group, signals).await?;
+    if settings.dry_run {
+        let running = current_task_definition(service)?;
+        report(ecs, Some(&running.arn), &document).await?;
+        note("dry run: nothing registered, nothing deployed; the AppSpec it would send:");
+        print!("{checked}");
+        return Ok(());
+    }
+    let arn = register(ecs, document).await?;
+    let text = appspec(settings, service, &arn, &containers)?;
+    let id = codedeploy
+        .create_deployment(
+            application,
+            group_name,
+            &text,
+            settings.deployment_config.as_deref(),
+        )
+        .await?;
+    println!("{arn}");
+    note(&format!(
+        "CodeDeploy deployment `{id}` of `{application}`/`{group_name}` started"
+    ));
+    if !settings.wait {
+        note("not waiting (`--no-wait`)");
+        return Ok(());
+    }
+    let bound = if let Some(bound) = settings.watch.timeout {
+        bound
+    } else {
+        let mut group = group.clone();
+        if let Some(config) = &settings.deployment_config {
+            group.deployment_config_name = Some(config.clone());
+        }
+        code_deploy_bound(codedeploy, &group).await?
+    };
+    note(&format!(
+        "watching deployment `{id}` for up to {}, every {} s",
+        minutes(bound),
+        settings.watch.poll_interval.as_secs_f64()
+    ));
+    match watch_code_deploy_until(codedeploy, &id, bound, &settings.watch, signals).await? {
+        Ended::Completed => {
+            note(&format!("deployment `{id}` succeeded: `{}` runs `{arn}`", target.1));
+            Ok(())
+        }
+        Ended::Failed { reason } => Err(Hinted::new(
+            format!("deployment `{id}` failed: {reason}"),
+            "the lifecycle events above say where; CodeDeploy rolls back by itself when the group's automatic rollback is on",
+        )
+        .into()),
+        Ended::Interrupted { signal } => {
+            warn(&format!("{signal}: rolling back deployment `{id}`"));
+            roll_back_code_deploy(codedeploy, &id, &settings.watch, signals).await?;
+            Err(Interrupted {
+                message: format!("{signal}: deployment `{id}` was rolled back"),
+            }
+            .into())
+        }
+        Ended::TimedOut => {
+            warn(&format!(
+                "deployment `{id}` did not end within {}: rolling it back",
+                minutes(bound)
+            ));
+            roll_back_code_deploy(codedeploy, &id, &settings.watch, signals).await?;
+            Err(Hinted::new(
+                format!(
+                    "deployment `{id}` did not end within {} and was rolled back",
+                    minutes(bound)
+                ),
+                "the lifecycle events above say where it stood; give more time with `--timeout SECONDS`",
+            )
+            .into())
+        }
+    }
+}
+
+/// With a CodeDeploy deployment of the group in progress: an error naming it, or with
+/// `--wait-for-running`, a wait until it has ended.
+async fn wait_for_earlier(
+    codedeploy: &impl CodeDeploy,
+    settings: &DeploySettings,
+    group: &crate::codedeploy::DeploymentGroup,
+    signals: &mut Signals,
+) -> Result<()> {
+    let running = codedeploy
+        .running_deployments(&group.application_name, &group.deployment_group_name)
+        .await?;
+    let Some(id) = running.first() else {
+        return Ok(());
+    };
+    let description = format!(
+        "CodeDeploy deployment `{id}` of `{}`/`{}` is in progress",
+        group.application_name, group.deployment_group_name
+    );
+    if !settings.wait_for_running {
+        return Err(Hinted::new(
+            format!("{description}: CodeDeploy allows one at a time"),
+            "wait for it to end (`bgtool wait`), or pass `--wait-for-running`",
+        )
+        .into());
+    }
+    note(&format!("{description}: waiting for it to end first"));
+    let bound = match settings.watch.timeout {
+        Some(bound) => bound,
+        None => code_deploy_bound(codedeploy, group).await?,
+    };
+    match watch_code_deploy_until(codedeploy, id, bound, &settings.watch, signals).await? {
+        Ended::Completed => note("the earlier deployment succeeded"),
+        Ended::Failed { reason } => note(&format!("the earlier deployment ended: {reason}")),
+        Ended::Interrupted { signal } => {
+            return Err(Interrupted {
+                message: format!("{signal}: stopped before deploying anything"),
+            }
+            .into());
+        }
+        Ended::TimedOut => {
+            anyhow::bail!(
+                "the earlier deployment did not end within {}; nothing deployed",
+                minutes(bound)
+            )
+        }
+    }
+    Ok(())
+}
+
+/// The AppSpec to send, naming `task_definition`: `--appspec` with its TaskDefinition set, or
+/// one generated from the service. Checked against the task definition's containers.
+fn appspec(
+    settings: &DeploySettings,
+    service: &ServiceDescription,
+    task_definition: &str,
+    containers: &[(String, Vec<u64>)],
+) -> Result<String> {
+    let (text, origin) = if let Some(input) = &settings.appspec {
+        let origin = input.describe();
+        let text = String::from_utf8(read_input(input)?)
+            .map_err(|_| anyhow::anyhow!("{origin} is not UTF-8 text"))?;
+        let mut document = checks::parse_yaml(&text, &origin)?;
+        let properties = document
+            .get_mut("Resources")
+            .and_then(|resources| resources.get_mut(0))
+            .and_then(|resource| resource.get_mut("TargetService"))
+            .and_then(|target| target.get_mut("Properties"))
+            .and_then(serde_norway::Value::as_mapping_mut)
+            .ok_or_else(|| {
+                Hinted::new(
+                    format!("{origin} has no `Resources[0].TargetService.Properties`"),
+                    "an ECS AppSpec names its service under Resources; see `bgtool render-appspec --help`",
+                )
+            })?;
+        properties.insert(
+            "TaskDefinition".into(),
+            serde_norway::Value::String(task_definition.to_owned()),
+        );
+        let text = serde_norway::to_string(&document)
+            .with_context(|| format!("cannot render {origin} as YAML"))?;
+        (text, origin)
+    } else {
+        let flags = GeneratedAppspec {
+            container_name: None,
+            container_port: None,
+            task_definition: task_definition.to_owned(),
+            platform_version: None,
+            subnets: None,
+            security_groups: None,
+            assign_public_ip: None,
+            capacity_providers: Vec::new(),
+            hooks: Vec::new(),
+        };
+        let spec = generate(&flags, Some(&service.effective_placement()))
+            .context("generating the AppSpec from the service")?;
+        (
+            serialize(&spec, Format::Yaml)?,
+            "the AppSpec generated from the service".to_owned(),
+        )
+    };
+    checks::appspec(&text, &origin, Some(containers))?;
+    Ok(text)
+}
