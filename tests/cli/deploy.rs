@@ -1454,3 +1454,50 @@ fn wait_and_rollback_follow_code_deploy_deployments() {
         .iter()
         .any(|(action, body)| action == "StopDeployment" && body["autoRollbackEnabled"] == true));
 }
+
+/// examples/deploy-policy.json allows every AWS action the code calls: each `action:` an SDK call
+/// names (the same names its access-denied hints give).
+#[test]
+fn the_example_policy_allows_every_action_bgtool_calls() {
+    let policy: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::harness::repository().join("examples/deploy-policy.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut allowed = Vec::new();
+    for statement in policy["Statement"].as_array().unwrap() {
+        assert_eq!(statement["Effect"], "Allow");
+        match &statement["Action"] {
+            Value::String(action) => allowed.push(action.clone()),
+            Value::Array(actions) => allowed.extend(
+                actions
+                    .iter()
+                    .map(|action| action.as_str().unwrap().to_owned()),
+            ),
+            other => panic!("unexpected Action {other}"),
+        }
+    }
+    let mut called = Vec::new();
+    for file in ["src/aws/sdk.rs", "src/aws/codedeploy.rs"] {
+        let text = std::fs::read_to_string(crate::harness::repository().join(file)).unwrap();
+        for piece in text.split('"').skip(1).step_by(2) {
+            if (piece.starts_with("ecs:") || piece.starts_with("codedeploy:"))
+                && piece
+                    .chars()
+                    .skip_while(|c| *c != ':')
+                    .skip(1)
+                    .all(char::is_alphanumeric)
+            {
+                called.push(piece.to_owned());
+            }
+        }
+    }
+    assert!(called.len() >= 18, "{called:?}");
+    for action in &called {
+        assert!(
+            allowed.contains(action),
+            "{action} is not in the example policy"
+        );
+    }
+    assert!(allowed.contains(&"iam:PassRole".to_owned()));
+}
