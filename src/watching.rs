@@ -29,6 +29,52 @@ pub enum Ended {
     TimedOut,
 }
 
+/// Looks once per poll interval until a look ends the deployment, the bound passes, or a signal
+/// arrives. Each look returns the lines to print and the verdict; up to
+/// [`FAILED_LOOKS_ALLOWED`] failed looks in a row are warned about and ridden out.
+///
+/// # Errors
+/// When `what` cannot be read that many looks in a row.
+async fn look_until(
+    what: &str,
+    mut look: impl AsyncFnMut() -> Result<(Vec<String>, Outcome)>,
+    bound: Duration,
+    settings: &WatchSettings,
+    signals: &mut Signals,
+) -> Result<Ended> {
+    let follow = async {
+        let mut failed_looks = 0;
+        loop {
+            match look().await {
+                Ok((lines, outcome)) => {
+                    failed_looks = 0;
+                    for line in lines {
+                        progress(&line);
+                    }
+                    match outcome {
+                        Outcome::Completed => return Ok(Ended::Completed),
+                        Outcome::Failed { reason } => return Ok(Ended::Failed { reason }),
+                        Outcome::InProgress => {}
+                    }
+                }
+                Err(error) if failed_looks < FAILED_LOOKS_ALLOWED => {
+                    failed_looks += 1;
+                    warn(&format!(
+                        "cannot read {what} (look {failed_looks} of {FAILED_LOOKS_ALLOWED} to fail in a row): {error:#}"
+                    ));
+                }
+                Err(error) => return Err(error),
+            }
+            tokio::time::sleep(settings.poll_interval).await;
+        }
+    };
+    tokio::select! {
+        ended = follow => ended,
+        signal = signals.next() => Ok(Ended::Interrupted { signal }),
+        () = tokio::time::sleep(bound) => Ok(Ended::TimedOut),
+    }
+}
+
 /// One look at the service per poll interval until the deployment ends, the bound passes, or a
 /// signal arrives.
 ///
@@ -42,38 +88,11 @@ pub async fn watch_until(
     settings: &WatchSettings,
     signals: &mut Signals,
 ) -> Result<Ended> {
-    let follow = async {
-        let mut failed_looks = 0;
-        loop {
-            match ecs.describe_service(cluster, service).await {
-                Ok(description) => {
-                    failed_looks = 0;
-                    let (lines, outcome) = watch.observe(&description);
-                    for line in lines {
-                        progress(&line);
-                    }
-                    match outcome {
-                        Outcome::Completed => return Ok(Ended::Completed),
-                        Outcome::Failed { reason } => return Ok(Ended::Failed { reason }),
-                        Outcome::InProgress => {}
-                    }
-                }
-                Err(error) if failed_looks < FAILED_LOOKS_ALLOWED => {
-                    failed_looks += 1;
-                    warn(&format!(
-                        "cannot read the service (look {failed_looks} of {FAILED_LOOKS_ALLOWED} to fail in a row): {error:#}"
-                    ));
-                }
-                Err(error) => return Err(error),
-            }
-            tokio::time::sleep(settings.poll_interval).await;
-        }
+    let look = async || {
+        let description = ecs.describe_service(cluster, service).await?;
+        Ok(watch.observe(&description))
     };
-    tokio::select! {
-        ended = follow => ended,
-        signal = signals.next() => Ok(Ended::Interrupted { signal }),
-        () = tokio::time::sleep(bound) => Ok(Ended::TimedOut),
-    }
+    look_until("the service", look, bound, settings, signals).await
 }
 
 /// Stops the deployment in progress with ROLLBACK (or, if ECS lists none, updates the service
@@ -214,43 +233,12 @@ pub async fn watch_code_deploy_until(
     signals: &mut Signals,
 ) -> Result<Ended> {
     let mut watch = codedeploy::Watch::default();
-    let follow = async {
-        let mut failed_looks = 0;
-        loop {
-            let look = async {
-                let deployment = codedeploy.deployment(id).await?;
-                let target = codedeploy.deployment_target(id).await?;
-                anyhow::Ok((deployment, target))
-            };
-            match look.await {
-                Ok((deployment, target)) => {
-                    failed_looks = 0;
-                    let (lines, outcome) = watch.observe(&deployment, target.as_ref());
-                    for line in lines {
-                        progress(&line);
-                    }
-                    match outcome {
-                        Outcome::Completed => return Ok(Ended::Completed),
-                        Outcome::Failed { reason } => return Ok(Ended::Failed { reason }),
-                        Outcome::InProgress => {}
-                    }
-                }
-                Err(error) if failed_looks < FAILED_LOOKS_ALLOWED => {
-                    failed_looks += 1;
-                    warn(&format!(
-                        "cannot read the deployment (look {failed_looks} of {FAILED_LOOKS_ALLOWED} to fail in a row): {error:#}"
-                    ));
-                }
-                Err(error) => return Err(error),
-            }
-            tokio::time::sleep(settings.poll_interval).await;
-        }
+    let look = async || {
+        let deployment = codedeploy.deployment(id).await?;
+        let target = codedeploy.deployment_target(id).await?;
+        Ok(watch.observe(&deployment, target.as_ref()))
     };
-    tokio::select! {
-        ended = follow => ended,
-        signal = signals.next() => Ok(Ended::Interrupted { signal }),
-        () = tokio::time::sleep(bound) => Ok(Ended::TimedOut),
-    }
+    look_until("the deployment", look, bound, settings, signals).await
 }
 
 /// Looks at a stopped deployment before concluding that CodeDeploy started no rollback for it.

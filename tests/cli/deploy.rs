@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::faults::read_request;
-use crate::harness::{Run, bgtool, fixture, run};
+use crate::harness::{Run, bgtool_on, fixture, run};
 
 const REGISTERED: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
 const PREVIOUS: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
@@ -55,6 +55,21 @@ fn settled_on_previous() -> Value {
             2
         )]),
         json!([event("e0", "(service web) has reached a steady state.")]),
+    )
+}
+
+/// The service after a rollback: settled on web:1 again.
+fn back_on_previous() -> Value {
+    service(
+        "ECS",
+        json!([deployment(
+            "ecs-svc/rollback",
+            "PRIMARY",
+            PREVIOUS,
+            "COMPLETED",
+            2
+        )]),
+        json!([]),
     )
 }
 
@@ -359,20 +374,24 @@ impl ScriptedEcs {
     }
 
     fn command(&self, arguments: &[&str]) -> Command {
-        let mut command = bgtool();
+        let mut command = bgtool_on(&format!("http://{}", self.address));
+        command.args(arguments);
         command
-            .env("AWS_ENDPOINT_URL", format!("http://{}", self.address))
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", "/nonexistent/bgtool-test/config")
-            .env(
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/bgtool-test/credentials",
-            )
-            .args(arguments);
-        command
+    }
+
+    /// `bgtool SUBCOMMAND --cluster main --service web`, looking every 50 ms.
+    fn on_web(&self, subcommand: &str, extra: &[&str]) -> Run {
+        let mut arguments = vec![
+            subcommand,
+            "--cluster",
+            "main",
+            "--service",
+            "web",
+            "--poll-interval",
+            "0.05",
+        ];
+        arguments.extend_from_slice(extra);
+        run(&mut self.command(&arguments))
     }
 
     /// `bgtool deploy` of the fixture task definition, looking every 50 ms.
@@ -710,17 +729,7 @@ fn a_deployment_that_runs_out_of_time_is_rolled_back() {
     let server = ScriptedEcs::start(Script {
         before: vec![settled_on_previous()],
         after: vec![deploying("IN_PROGRESS", 1, json!([]))],
-        rolled_back: Some(service(
-            "ECS",
-            json!([deployment(
-                "ecs-svc/rollback",
-                "PRIMARY",
-                PREVIOUS,
-                "COMPLETED",
-                2
-            )]),
-            json!([]),
-        )),
+        rolled_back: Some(back_on_previous()),
         ..Script::default()
     });
     let (result, elapsed) = server.deploy(&["--timeout", "0.5"]);
@@ -761,17 +770,7 @@ fn an_interrupt_rolls_the_deployment_back_and_exits_130() {
     let server = ScriptedEcs::start(Script {
         before: vec![settled_on_previous()],
         after: vec![deploying("IN_PROGRESS", 1, json!([]))],
-        rolled_back: Some(service(
-            "ECS",
-            json!([deployment(
-                "ecs-svc/rollback",
-                "PRIMARY",
-                PREVIOUS,
-                "COMPLETED",
-                2
-            )]),
-            json!([]),
-        )),
+        rolled_back: Some(back_on_previous()),
         ..Script::default()
     });
     let taskdef = fixture("deploy/taskdef.json");
@@ -916,15 +915,7 @@ fn wait_and_rollback_work_on_a_deployment_started_elsewhere() {
         before: vec![in_progress(), in_progress(), done],
         ..Script::default()
     });
-    let result = run(&mut waiting.command(&[
-        "wait",
-        "--cluster",
-        "main",
-        "--service",
-        "web",
-        "--poll-interval",
-        "0.05",
-    ]));
+    let result = waiting.on_web("wait", &[]);
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert_lines(
         &result.stderr,
@@ -945,28 +936,10 @@ fn wait_and_rollback_work_on_a_deployment_started_elsewhere() {
     // `rollback`: the scripted ECS answers `rolled_back` once StopServiceDeployment arrives.
     let rolling = ScriptedEcs::start(Script {
         before: vec![in_progress()],
-        rolled_back: Some(service(
-            "ECS",
-            json!([deployment(
-                "ecs-svc/rollback",
-                "PRIMARY",
-                PREVIOUS,
-                "COMPLETED",
-                2
-            )]),
-            json!([]),
-        )),
+        rolled_back: Some(back_on_previous()),
         ..Script::default()
     });
-    let result = run(&mut rolling.command(&[
-        "rollback",
-        "--cluster",
-        "main",
-        "--service",
-        "web",
-        "--poll-interval",
-        "0.05",
-    ]));
+    let result = rolling.on_web("rollback", &[]);
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert_lines(
         &result.stderr,
@@ -1396,15 +1369,7 @@ fn wait_and_rollback_follow_code_deploy_deployments() {
         )],
         ..Script::default()
     });
-    let result = run(&mut waiting.command(&[
-        "wait",
-        "--cluster",
-        "main",
-        "--service",
-        "web",
-        "--poll-interval",
-        "0.05",
-    ]));
+    let result = waiting.on_web("wait", &[]);
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert_lines(
         &result.stderr,
@@ -1428,19 +1393,10 @@ fn wait_and_rollback_follow_code_deploy_deployments() {
         ],
         ..Script::default()
     });
-    let result = run(&mut rolling.command(&[
+    let result = rolling.on_web(
         "rollback",
-        "--cluster",
-        "main",
-        "--service",
-        "web",
-        "--application",
-        "web",
-        "--deployment-group",
-        "web",
-        "--poll-interval",
-        "0.05",
-    ]));
+        &["--application", "web", "--deployment-group", "web"],
+    );
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert_lines(
         &result.stderr,

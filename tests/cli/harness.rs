@@ -14,9 +14,14 @@ pub fn bgtool() -> Command {
 
 /// bgtool pointed at the moto server that `scripts/test` started, with dummy credentials.
 pub fn bgtool_on_moto() -> Command {
+    bgtool_on(&moto_endpoint())
+}
+
+/// The binary against the AWS stand-in at `endpoint`, with dummy credentials and no AWS files.
+pub fn bgtool_on(endpoint: &str) -> Command {
     let mut command = bgtool();
     command
-        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
