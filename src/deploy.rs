@@ -18,6 +18,38 @@ pub enum Outcome {
     Failed { reason: String },
 }
 
+/// The service events already said: each new one is printed once. ECS puts in them what no
+/// deployment status says, such as a task failing its load balancer health checks.
+#[derive(Debug, Clone, Default)]
+pub struct EventLog {
+    seen: HashSet<String>,
+}
+
+impl EventLog {
+    /// Events `service` already lists are history, not news.
+    #[must_use]
+    pub fn new(service: &ServiceDescription) -> Self {
+        Self {
+            seen: service
+                .events
+                .iter()
+                .map(|event| event.id.clone())
+                .collect(),
+        }
+    }
+
+    /// `event: MESSAGE` for each event not said before, oldest first (ECS lists newest first).
+    pub fn news(&mut self, service: &ServiceDescription) -> Vec<String> {
+        service
+            .events
+            .iter()
+            .rev()
+            .filter(|event| self.seen.insert(event.id.clone()))
+            .map(|event| format!("event: {}", event.message))
+            .collect()
+    }
+}
+
 /// Follows one deployment across polls: remembers what was already said, so each change of
 /// state and each new service event is printed once.
 #[derive(Debug, Clone)]
@@ -25,7 +57,7 @@ pub struct Watch {
     /// `None`: whichever deployment is PRIMARY (a rollback's, whose id bgtool never learns).
     deployment_id: Option<String>,
     last_state: Option<String>,
-    seen_events: HashSet<String>,
+    events: EventLog,
 }
 
 impl Watch {
@@ -35,11 +67,7 @@ impl Watch {
         Self {
             deployment_id: Some(deployment_id.to_owned()),
             last_state: None,
-            seen_events: service
-                .events
-                .iter()
-                .map(|event| event.id.clone())
-                .collect(),
+            events: EventLog::new(service),
         }
     }
 
@@ -54,13 +82,7 @@ impl Watch {
 
     /// One look at the service: the lines to print (oldest first) and the verdict.
     pub fn observe(&mut self, service: &ServiceDescription) -> (Vec<String>, Outcome) {
-        let mut lines = Vec::new();
-        // ECS lists events newest first; people read them oldest first.
-        for event in service.events.iter().rev() {
-            if self.seen_events.insert(event.id.clone()) {
-                lines.push(format!("event: {}", event.message));
-            }
-        }
+        let mut lines = self.events.news(service);
         let Some(deployment) = service.deployments.iter().find(|deployment| {
             self.deployment_id
                 .as_ref()

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use crate::aws::{CodeDeploy, Ecs};
 use crate::codedeploy::{self, DeploymentGroup, group_of};
 use crate::config::deploy::WatchSettings;
-use crate::deploy::{Outcome, Watch, explain_stopped, primary_task_definition, settled};
+use crate::deploy::{EventLog, Outcome, Watch, explain_stopped, primary_task_definition, settled};
 use crate::diagnostics::{note, progress, warn};
 use crate::error::{Hinted, Interrupted};
 use crate::service::ServiceDescription;
@@ -226,6 +226,8 @@ pub async fn deployment_group(
 /// # Errors
 /// When the deployment cannot be read several looks in a row.
 pub async fn watch_code_deploy_until(
+    ecs: &impl Ecs,
+    (cluster, service): (&str, &str),
     codedeploy: &impl CodeDeploy,
     id: &str,
     bound: Duration,
@@ -233,12 +235,45 @@ pub async fn watch_code_deploy_until(
     signals: &mut Signals,
 ) -> Result<Ended> {
     let mut watch = codedeploy::Watch::default();
+    let mut events = EventLog::new(&ecs.describe_service(cluster, service).await?);
     let look = async || {
         let deployment = codedeploy.deployment(id).await?;
         let target = codedeploy.deployment_target(id).await?;
-        Ok(watch.observe(&deployment, target.as_ref()))
+        // The service's events say what CodeDeploy does not: failed health checks, tasks that
+        // cannot start.
+        let mut lines = events.news(&ecs.describe_service(cluster, service).await?);
+        let (more, outcome) = watch.observe(&deployment, target.as_ref());
+        lines.extend(more);
+        if matches!(outcome, Outcome::Failed { .. }) {
+            lines.extend(replacement_stopped_tasks(ecs, cluster, target.as_ref()).await);
+        }
+        Ok((lines, outcome))
     };
     look_until("the deployment", look, bound, settings, signals).await
+}
+
+/// Why the replacement (GREEN) task set's tasks stopped, one line each: its tasks are started by
+/// the task set's ID. Nothing when there is none, or the lookup fails.
+async fn replacement_stopped_tasks(
+    ecs: &impl Ecs,
+    cluster: &str,
+    target: Option<&codedeploy::EcsTarget>,
+) -> Vec<String> {
+    let Some(green) = target
+        .into_iter()
+        .flat_map(|target| &target.task_sets_info)
+        .find(|task_set| task_set.task_set_label.as_deref() == Some("GREEN"))
+        .and_then(|task_set| task_set.identifer.as_deref())
+    else {
+        return Vec::new();
+    };
+    match ecs.stopped_tasks(cluster, green).await {
+        Ok(tasks) => tasks.iter().map(explain_stopped).collect(),
+        Err(error) => {
+            warn(&format!("cannot list the stopped tasks: {error:#}"));
+            Vec::new()
+        }
+    }
 }
 
 /// Looks at a stopped deployment before concluding that CodeDeploy started no rollback for it.

@@ -69,9 +69,16 @@ pub fn run(settings: &WaitSettings) -> Result<()> {
                     Some(bound) => bound,
                     None => code_deploy_bound(codedeploy, &group).await?,
                 };
-                let ended =
-                    watch_code_deploy_until(codedeploy, &id, bound, &settings.watch, &mut signals)
-                        .await?;
+                let ended = watch_code_deploy_until(
+                    ecs,
+                    target,
+                    codedeploy,
+                    &id,
+                    bound,
+                    &settings.watch,
+                    &mut signals,
+                )
+                .await?;
                 (id, ended, bound)
             }
         };

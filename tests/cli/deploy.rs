@@ -128,7 +128,7 @@ impl State {
             "DescribeServices" => {
                 let current = if self.rolled_back {
                     self.script.rolled_back.clone().unwrap_or(Value::Null)
-                } else if self.updated {
+                } else if self.updated && !self.script.after.is_empty() {
                     if self.throttled < self.script.throttled_looks {
                         self.throttled += 1;
                         return (
@@ -1112,8 +1112,14 @@ fn a_failed_hook_fails_the_code_deploy_deployment_with_its_diagnostics() {
     );
     failed.0["errorInformation"] = json!({"code": "HOOK_FAILED", "message": "The deployment failed because a specified lifecycle event hook failed."});
     failed.1["lifecycleEvents"][0]["diagnostics"] = json!({"errorCode": "ScriptFailed", "message": "smoke test: 503 from /health", "logTail": ""});
+    let mut unhealthy = code_deploy_service();
+    unhealthy["events"] = json!([event(
+        "e9",
+        "(service web, taskSet ecs-svc/green) (task 0123abcd) failed ELB health checks in (target-group web-green)"
+    )]);
     let server = ScriptedEcs::start(Script {
-        before: vec![code_deploy_service()],
+        // At the start, when the watch begins, then at each look.
+        before: vec![code_deploy_service(), code_deploy_service(), unhealthy],
         deployments: vec![(
             "d-NEW",
             vec![
@@ -1126,6 +1132,11 @@ fn a_failed_hook_fails_the_code_deploy_deployment_with_its_diagnostics() {
                 failed,
             ],
         )],
+        stopped_tasks: vec![json!({
+            "taskArn": "arn:aws:ecs:us-east-1:123456789012:task/main/0123abcd",
+            "stoppedReason": "Task failed ELB health checks in (target-group web-green)",
+            "containers": [{"name": "app", "exitCode": 137}]
+        })],
         ..Script::default()
     });
     let (result, _) = server.deploy(&["--application", "web", "--deployment-group", "web"]);
@@ -1133,10 +1144,18 @@ fn a_failed_hook_fails_the_code_deploy_deployment_with_its_diagnostics() {
     assert_lines(
         &result.stderr,
         &[
+            "bgtool: deploy: event: (service web, taskSet ecs-svc/green) (task 0123abcd) failed ELB health checks in (target-group web-green)",
             "bgtool: deploy: lifecycle event `AfterAllowTestTraffic` Failed: smoke test: 503 from /health",
+            "bgtool: deploy: task `0123abcd` stopped: Task failed ELB health checks in (target-group web-green); container `app` exited 137",
             "bgtool: error: deployment `d-NEW` failed: The deployment failed because a specified lifecycle event hook failed.; lifecycle event `AfterAllowTestTraffic` Failed: smoke test: 503 from /health",
         ],
     );
+    let calls = server.calls();
+    let listed = calls
+        .iter()
+        .find(|(action, _)| action == "ListTasks")
+        .expect("the replacement task set's stopped tasks are looked up");
+    assert_eq!(listed.1["startedBy"], "ecs-svc/green");
     let actions = server.actions();
     assert!(
         !actions.contains(&"ListApplications".to_owned()),

@@ -44,7 +44,7 @@ pub async fn deploy(
         group.application_name.as_str(),
         group.deployment_group_name.as_str(),
     );
-    wait_for_earlier(codedeploy, settings, &group, signals).await?;
+    wait_for_earlier(ecs, codedeploy, settings, &group, signals).await?;
     if settings.dry_run {
         let running = current_task_definition(service)?;
         report(ecs, Some(&running.arn), &document).await?;
@@ -84,7 +84,9 @@ pub async fn deploy(
         minutes(bound),
         settings.watch.poll_interval.as_secs_f64()
     ));
-    match watch_code_deploy_until(codedeploy, &id, bound, &settings.watch, signals).await? {
+    match watch_code_deploy_until(ecs, target, codedeploy, &id, bound, &settings.watch, signals)
+        .await?
+    {
         Ended::Completed => {
             note(&format!("deployment `{id}` succeeded: `{}` runs `{arn}`", target.1));
             Ok(())
@@ -123,6 +125,7 @@ pub async fn deploy(
 /// With a CodeDeploy deployment of the group in progress: an error naming it, or with
 /// `--wait-for-running`, a wait until it has ended.
 async fn wait_for_earlier(
+    ecs: &impl Ecs,
     codedeploy: &impl CodeDeploy,
     settings: &DeploySettings,
     group: &crate::codedeploy::DeploymentGroup,
@@ -150,7 +153,10 @@ async fn wait_for_earlier(
         Some(bound) => bound,
         None => code_deploy_bound(codedeploy, group).await?,
     };
-    match watch_code_deploy_until(codedeploy, id, bound, &settings.watch, signals).await? {
+    let target = (settings.cluster.as_str(), settings.service.as_str());
+    match watch_code_deploy_until(ecs, target, codedeploy, id, bound, &settings.watch, signals)
+        .await?
+    {
         Ended::Completed => note("the earlier deployment succeeded"),
         Ended::Failed { reason } => note(&format!("the earlier deployment ended: {reason}")),
         Ended::Interrupted { signal } => {
