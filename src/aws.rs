@@ -9,7 +9,7 @@ use std::future::Future;
 use serde_json::Value;
 
 use crate::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, TrafficRouting};
-use crate::deploy::StoppedTask;
+use crate::deploy::{ServiceDeploymentState, StoppedTask};
 use crate::service::ServiceDescription;
 
 /// The ECS calls bgtool makes.
@@ -56,6 +56,19 @@ pub trait Ecs {
         cluster: &str,
         service: &str,
     ) -> impl Future<Output = anyhow::Result<Option<String>>>;
+
+    /// ListServiceDeployments: the ARN of the service's deployment in progress, if any.
+    fn running_service_deployment(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<String>>>;
+
+    /// DescribeServiceDeployments of one service deployment: its status and lifecycle stage.
+    fn service_deployment(
+        &self,
+        arn: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<ServiceDeploymentState>>>;
 }
 
 /// The CodeDeploy calls `bgtool deploy` makes for services with the CODE_DEPLOY controller.

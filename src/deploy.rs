@@ -154,6 +154,63 @@ fn verdict(deployment: &Deployment, deployments: usize) -> Outcome {
     }
 }
 
+/// A service deployment as DescribeServiceDeployments tells it: where in its lifecycle it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ServiceDeploymentState {
+    pub service_deployment_arn: String,
+    pub status: Option<String>,
+    pub lifecycle_stage: Option<String>,
+    pub deployment_configuration: Option<Value>,
+}
+
+/// Says each change of a service deployment's lifecycle stage once, and when the bake time
+/// starts, how long it lasts and when it ends.
+#[derive(Debug, Clone, Default)]
+pub struct StageLog {
+    last: Option<String>,
+    bake_said: bool,
+}
+
+impl StageLog {
+    /// The lines for one look; `now` is the wall clock in seconds since the Unix epoch.
+    pub fn observe(&mut self, deployment: &ServiceDeploymentState, now: u64) -> Vec<String> {
+        let mut lines = Vec::new();
+        let Some(stage) = deployment.lifecycle_stage.as_deref() else {
+            return lines;
+        };
+        if self.last.as_deref() != Some(stage) {
+            lines.push(format!(
+                "stage `{stage}` ({})",
+                deployment.status.as_deref().unwrap_or("status unknown")
+            ));
+            self.last = Some(stage.to_owned());
+        }
+        if stage == "BAKE_TIME" && !self.bake_said {
+            self.bake_said = true;
+            let minutes = deployment
+                .deployment_configuration
+                .as_ref()
+                .and_then(|configuration| configuration.get("bakeTimeInMinutes"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            if minutes > 0 {
+                lines.push(format!(
+                    "bake time: {minutes} min, until about {} UTC; the old tasks stay until then for a rollback",
+                    clock(now + minutes * 60)
+                ));
+            }
+        }
+        lines
+    }
+}
+
+/// `HH:MM:SS` of a Unix time, in UTC.
+fn clock(seconds: u64) -> String {
+    let day = seconds % 86_400;
+    format!("{:02}:{:02}:{:02}", day / 3600, day % 3600 / 60, day % 60)
+}
+
 /// The deployment of `service` still under way, if any: the one a new deploy would collide with.
 #[must_use]
 pub fn running_deployment(service: &ServiceDescription) -> Option<&Deployment> {
@@ -391,6 +448,31 @@ mod tests {
         assert!(settled(&back, Some("arn:td/web:1")));
         assert!(!settled(&back, Some("arn:td/web:2")));
         assert!(settled(&back, None));
+    }
+
+    #[test]
+    fn each_lifecycle_stage_is_said_once_and_the_bake_time_with_its_end() {
+        let state = |stage: &str| ServiceDeploymentState {
+            status: Some("IN_PROGRESS".to_owned()),
+            lifecycle_stage: Some(stage.to_owned()),
+            deployment_configuration: Some(json!({"bakeTimeInMinutes": 10})),
+            ..ServiceDeploymentState::default()
+        };
+        let mut log = StageLog::default();
+        assert_eq!(
+            log.observe(&state("SCALE_UP"), 0),
+            ["stage `SCALE_UP` (IN_PROGRESS)"]
+        );
+        assert!(log.observe(&state("SCALE_UP"), 10).is_empty());
+        // 2026-11-27 13:50:00 UTC, plus ten minutes.
+        assert_eq!(
+            log.observe(&state("BAKE_TIME"), 1_795_787_400),
+            [
+                "stage `BAKE_TIME` (IN_PROGRESS)",
+                "bake time: 10 min, until about 14:00:00 UTC; the old tasks stay until then for a rollback"
+            ]
+        );
+        assert!(log.observe(&state("BAKE_TIME"), 1_795_787_410).is_empty());
     }
 
     #[test]

@@ -9,7 +9,9 @@ use anyhow::{Context, Result, bail};
 use crate::aws::{CodeDeploy, Ecs};
 use crate::codedeploy::{self, DeploymentGroup, group_of};
 use crate::config::deploy::WatchSettings;
-use crate::deploy::{EventLog, Outcome, Watch, explain_stopped, primary_task_definition, settled};
+use crate::deploy::{
+    EventLog, Outcome, StageLog, Watch, explain_stopped, primary_task_definition, settled,
+};
 use crate::diagnostics::{note, progress, warn};
 use crate::error::{Hinted, Interrupted};
 use crate::service::ServiceDescription;
@@ -88,11 +90,60 @@ pub async fn watch_until(
     settings: &WatchSettings,
     signals: &mut Signals,
 ) -> Result<Ended> {
+    let mut stages = Stages::default();
     let look = async || {
         let description = ecs.describe_service(cluster, service).await?;
-        Ok(watch.observe(&description))
+        let (mut lines, outcome) = watch.observe(&description);
+        if outcome == Outcome::InProgress {
+            lines.extend(stages.look(ecs, (cluster, service)).await);
+        }
+        Ok((lines, outcome))
     };
     look_until("the service", look, bound, settings, signals).await
+}
+
+/// The lifecycle stages of the service deployment in progress (ListServiceDeployments once, then
+/// DescribeServiceDeployments each look). Extra detail only: if they cannot be read (an older
+/// region, a policy without the actions), that is said once and the watch goes on without them.
+#[derive(Default)]
+struct Stages {
+    arn: Option<String>,
+    unavailable: bool,
+    log: StageLog,
+}
+
+impl Stages {
+    async fn look(&mut self, ecs: &impl Ecs, (cluster, service): (&str, &str)) -> Vec<String> {
+        if self.unavailable {
+            return Vec::new();
+        }
+        let result = async {
+            if self.arn.is_none() {
+                self.arn = ecs.running_service_deployment(cluster, service).await?;
+            }
+            match &self.arn {
+                Some(arn) => ecs.service_deployment(arn).await,
+                None => Ok(None),
+            }
+        }
+        .await;
+        match result {
+            Ok(Some(state)) => {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |elapsed| elapsed.as_secs());
+                self.log.observe(&state, now)
+            }
+            Ok(None) => Vec::new(),
+            Err(error) => {
+                self.unavailable = true;
+                warn(&format!(
+                    "lifecycle stages not shown: {error:#}; the deployment is still watched"
+                ));
+                Vec::new()
+            }
+        }
+    }
 }
 
 /// Stops the deployment in progress with ROLLBACK (or, if ECS lists none, updates the service

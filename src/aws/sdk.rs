@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::Ecs;
 use crate::config::AwsSettings;
-use crate::deploy::StoppedTask;
+use crate::deploy::{ServiceDeploymentState, StoppedTask};
 use crate::error::Hinted;
 use crate::service::ServiceDescription;
 
@@ -445,6 +445,13 @@ struct UpdateServiceBody {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
+struct DescribeServiceDeploymentsBody {
+    #[serde(default)]
+    service_deployments: Vec<ServiceDeploymentState>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct DescribeTasksBody {
     #[serde(default)]
     tasks: Vec<StoppedTask>,
@@ -662,22 +669,8 @@ impl Ecs for SdkEcs {
                 cluster: cluster.to_owned(),
             },
         };
-        let listed = self
-            .client
-            .list_service_deployments()
-            .cluster(cluster)
-            .service(service)
-            .status(ServiceDeploymentStatus::Pending)
-            .status(ServiceDeploymentStatus::InProgress)
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
-        let Some(arn) = listed
-            .service_deployments()
-            .iter()
-            .find_map(|deployment| deployment.service_deployment_arn())
-            .map(ToOwned::to_owned)
-        else {
+        let _ = call;
+        let Some(arn) = self.running_service_deployment(cluster, service).await? else {
             return Ok(None);
         };
         let call = Call {
@@ -695,5 +688,64 @@ impl Ecs for SdkEcs {
             .await
             .map_err(|error| self.explainer.explain(&error, &call))?;
         Ok(Some(arn))
+    }
+
+    async fn running_service_deployment(
+        &self,
+        cluster: &str,
+        service: &str,
+    ) -> Result<Option<String>> {
+        let call = Call {
+            action: "ecs:ListServiceDeployments",
+            subject: format!("listing the deployments of service `{service}`"),
+            lookup: Lookup::Service {
+                cluster: cluster.to_owned(),
+            },
+        };
+        let listed = self
+            .client
+            .list_service_deployments()
+            .cluster(cluster)
+            .service(service)
+            .status(ServiceDeploymentStatus::Pending)
+            .status(ServiceDeploymentStatus::InProgress)
+            .send()
+            .await
+            .map_err(|error| self.explainer.explain(&error, &call))?;
+        Ok(listed
+            .service_deployments()
+            .iter()
+            .find_map(|deployment| deployment.service_deployment_arn())
+            .map(ToOwned::to_owned))
+    }
+
+    async fn service_deployment(&self, arn: &str) -> Result<Option<ServiceDeploymentState>> {
+        let call = Call {
+            action: "ecs:DescribeServiceDeployments",
+            subject: format!("service deployment `{arn}`"),
+            lookup: Lookup::Hint("check the service's deployments in the ECS console".to_owned()),
+        };
+        let capture = BodyCapture::default();
+        let mut request = self
+            .client
+            .describe_service_deployments()
+            .service_deployment_arns(arn)
+            .customize()
+            .interceptor(capture.clone());
+        if self.verbose {
+            request = request.interceptor(AttemptLog::new(call.action));
+        }
+        request
+            .send()
+            .await
+            .map_err(|error| self.explainer.explain(&error, &call))?;
+        let body: DescribeServiceDeploymentsBody =
+            serde_json::from_value(captured_json(&capture, &call.subject)?).with_context(|| {
+                format!(
+                    "{}: unexpected DescribeServiceDeployments response",
+                    call.subject
+                )
+            })?;
+        Ok(body.service_deployments.into_iter().next())
     }
 }

@@ -95,6 +95,9 @@ struct Script {
     /// DescribeServices calls after UpdateService answered with ThrottlingException first.
     throttled_looks: usize,
     stopped_tasks: Vec<Value>,
+    /// ECS: the lifecycle stage DescribeServiceDeployments gives at each call, the last
+    /// repeating; none means ECS lists no service deployment.
+    stages: Vec<&'static str>,
     /// CodeDeploy: ListDeployments' answer, before CreateDeployment.
     running: Vec<&'static str>,
     /// CodeDeploy: successive (deploymentInfo, ecsTarget) answers per deployment ID, the last
@@ -114,6 +117,7 @@ struct State {
     throttled: usize,
     calls: Vec<(String, Value)>,
     code_deploy_looks: std::collections::HashMap<String, usize>,
+    stage_looks: usize,
 }
 
 fn nth(list: &[Value], index: usize) -> Value {
@@ -188,6 +192,21 @@ impl State {
                     {"serviceDeploymentArn": SERVICE_DEPLOYMENT, "status": "IN_PROGRESS"}
                 ]}),
             ),
+            "DescribeServiceDeployments" => {
+                if self.script.stages.is_empty() {
+                    return (200, json!({"serviceDeployments": [], "failures": []}));
+                }
+                self.stage_looks += 1;
+                let stage =
+                    self.script.stages[(self.stage_looks - 1).min(self.script.stages.len() - 1)];
+                (
+                    200,
+                    json!({"serviceDeployments": [{
+                        "serviceDeploymentArn": SERVICE_DEPLOYMENT, "status": "IN_PROGRESS",
+                        "lifecycleStage": stage, "deploymentConfiguration": {"bakeTimeInMinutes": 5}
+                    }], "failures": []}),
+                )
+            }
             "StopServiceDeployment" => {
                 self.rolled_back = true;
                 (200, json!({"serviceDeploymentArn": SERVICE_DEPLOYMENT}))
@@ -417,7 +436,8 @@ impl ScriptedEcs {
     }
 }
 
-const ACTIONS: [&str; 19] = [
+const ACTIONS: [&str; 20] = [
+    "DescribeServiceDeployments",
     "ListApplications",
     "ListDeploymentGroups",
     "GetDeploymentGroup",
@@ -457,6 +477,24 @@ fn assert_never_deregisters(server: &ScriptedEcs) {
     );
 }
 
+/// RegisterTaskDefinition got taskdef.json as written, a field this SDK has no type for included,
+/// with the image set.
+fn assert_registered_as_written(registered: &Value) {
+    assert_eq!(registered["aFieldEcsAddsTomorrow"], json!({"kept": true}));
+    assert_eq!(
+        registered["tags"],
+        json!([{"key": "team", "value": "payments"}])
+    );
+    assert_eq!(
+        registered["containerDefinitions"][0]["environment"][1],
+        json!({"name": "EMPTY", "value": ""})
+    );
+    assert_eq!(
+        registered["containerDefinitions"][0]["image"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b"
+    );
+}
+
 #[test]
 fn a_deployment_is_registered_started_and_followed_to_completion() {
     let server = ScriptedEcs::start(Script {
@@ -477,6 +515,7 @@ fn a_deployment_is_registered_started_and_followed_to_completion() {
                 json!([event("e1", "started"), event("e0", "old")]),
             ),
         ],
+        stages: vec!["SCALE_UP", "BAKE_TIME"],
         ..Script::default()
     });
     let (result, elapsed) = server.deploy(&[]);
@@ -499,7 +538,31 @@ fn a_deployment_is_registered_started_and_followed_to_completion() {
             &format!("bgtool: note: deployment `ecs-svc/new` completed: `web` runs `{REGISTERED}`"),
         ],
     );
-    insta::assert_snapshot!("deploy_completed_stderr", result.stderr);
+    // The bake's end is wall-clock time: masked for the snapshot, checked for its shape.
+    let (before, after) = result
+        .stderr
+        .split_once("bake time: 5 min, until about ")
+        .expect("the bake time is said");
+    assert!(
+        after.len() > 12
+            && after[..8]
+                .bytes()
+                .enumerate()
+                .all(|(index, byte)| if index % 3 == 2 {
+                    byte == b':'
+                } else {
+                    byte.is_ascii_digit()
+                })
+            && after[8..].starts_with(" UTC;"),
+        "{after}"
+    );
+    insta::assert_snapshot!(
+        "deploy_completed_stderr",
+        format!(
+            "{before}bake time: 5 min, until about HH:MM:SS{}",
+            &after[8..]
+        )
+    );
     // Each state once: the second IN_PROGRESS 0/2 look prints nothing new.
     assert_eq!(
         result.stderr.matches("0/2 running").count(),
@@ -511,6 +574,8 @@ fn a_deployment_is_registered_started_and_followed_to_completion() {
         !result.stderr.contains("event: old"),
         "events from before the deploy are history"
     );
+    // One DescribeServices per look, the service deployment's ARN listed once, its stage read
+    // while the deployment runs.
     assert_eq!(
         server.actions(),
         [
@@ -518,27 +583,15 @@ fn a_deployment_is_registered_started_and_followed_to_completion() {
             "RegisterTaskDefinition",
             "UpdateService",
             "DescribeServices",
+            "ListServiceDeployments",
+            "DescribeServiceDeployments",
             "DescribeServices",
+            "DescribeServiceDeployments",
             "DescribeServices",
         ]
     );
-    // RegisterTaskDefinition got taskdef.json as written, a field this SDK has no type for
-    // included, with the image set.
     let calls = server.calls();
-    let registered = &calls[1].1;
-    assert_eq!(registered["aFieldEcsAddsTomorrow"], json!({"kept": true}));
-    assert_eq!(
-        registered["tags"],
-        json!([{"key": "team", "value": "payments"}])
-    );
-    assert_eq!(
-        registered["containerDefinitions"][0]["environment"][1],
-        json!({"name": "EMPTY", "value": ""})
-    );
-    assert_eq!(
-        registered["containerDefinitions"][0]["image"],
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b"
-    );
+    assert_registered_as_written(&calls[1].1);
     assert_eq!(
         calls[2].1,
         json!({"cluster": "main", "service": "web", "taskDefinition": REGISTERED})
@@ -925,12 +978,11 @@ fn wait_and_rollback_work_on_a_deployment_started_elsewhere() {
             "bgtool: note: deployment `ecs-svc/new` completed",
         ],
     );
-    assert!(
-        waiting
-            .actions()
-            .iter()
-            .all(|action| action == "DescribeServices")
-    );
+    // Reads only.
+    assert!(waiting.actions().iter().all(|action| matches!(
+        action.as_str(),
+        "DescribeServices" | "ListServiceDeployments" | "DescribeServiceDeployments"
+    )));
     insta::assert_snapshot!("wait_completed_stderr", result.stderr);
 
     // `rollback`: the scripted ECS answers `rolled_back` once StopServiceDeployment arrives.
