@@ -160,6 +160,7 @@ pub struct Watch {
     status: Option<String>,
     events: HashMap<String, String>,
     traffic: Option<String>,
+    bake_said: bool,
 }
 
 impl Watch {
@@ -202,6 +203,46 @@ impl Watch {
         };
         (lines, outcome)
     }
+}
+
+impl Watch {
+    /// Once all traffic is on the replacement (GREEN) task set: how long the original one stays
+    /// (the group's termination wait, the window for a rollback) and when it goes; `now` is the
+    /// wall clock in seconds since the Unix epoch.
+    pub fn bake(
+        &mut self,
+        target: Option<&EcsTarget>,
+        termination_wait_minutes: Option<u64>,
+        now: u64,
+    ) -> Option<String> {
+        let all_on_green = target
+            .into_iter()
+            .flat_map(|target| &target.task_sets_info)
+            .any(|task_set| {
+                task_set.task_set_label.as_deref() == Some("GREEN")
+                    && task_set.traffic_weight.unwrap_or(0.0) >= 100.0
+            });
+        let minutes = termination_wait_minutes.filter(|minutes| *minutes > 0)?;
+        if !all_on_green || self.bake_said {
+            return None;
+        }
+        self.bake_said = true;
+        Some(format!(
+            "bake time: the original task set stays {minutes} min, until about {} UTC, for a rollback; the deployment succeeds after it",
+            crate::deploy::clock(now + minutes * 60)
+        ))
+    }
+}
+
+/// The group's wait before the original task set is terminated, in minutes.
+#[must_use]
+pub fn termination_wait(group: &DeploymentGroup) -> Option<u64> {
+    group
+        .blue_green_deployment_configuration
+        .as_ref()?
+        .terminate_blue_instances_on_deployment_success
+        .as_ref()?
+        .termination_wait_time_in_minutes
 }
 
 fn describe_event(event: &LifecycleEvent) -> String {
@@ -367,6 +408,28 @@ mod tests {
         let (lines, outcome) = watch.observe(&deployment("Succeeded"), None);
         assert_eq!(lines, ["deployment `d-ABC` Succeeded"]);
         assert_eq!(outcome, Outcome::Completed);
+    }
+
+    #[test]
+    fn the_bake_is_said_once_when_all_traffic_is_on_green() {
+        let mut watch = Watch::default();
+        let blue = target(
+            json!([]),
+            json!([{"taskSetLabel": "GREEN", "trafficWeight": 0.0}]),
+        );
+        assert_eq!(watch.bake(Some(&blue), Some(5), 0), None);
+        let green = target(
+            json!([]),
+            json!([{"taskSetLabel": "GREEN", "trafficWeight": 100.0}]),
+        );
+        assert_eq!(watch.bake(Some(&green), None, 0), None);
+        assert_eq!(
+            watch.bake(Some(&green), Some(5), 3600).as_deref(),
+            Some(
+                "bake time: the original task set stays 5 min, until about 01:05:00 UTC, for a rollback; the deployment succeeds after it"
+            )
+        );
+        assert_eq!(watch.bake(Some(&green), Some(5), 3700), None);
     }
 
     #[test]

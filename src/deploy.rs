@@ -206,7 +206,8 @@ impl StageLog {
 }
 
 /// `HH:MM:SS` of a Unix time, in UTC.
-fn clock(seconds: u64) -> String {
+#[must_use]
+pub fn clock(seconds: u64) -> String {
     let day = seconds % 86_400;
     format!("{:02}:{:02}:{:02}", day / 3600, day % 3600 / 60, day % 60)
 }

@@ -102,6 +102,13 @@ pub async fn watch_until(
     look_until("the service", look, bound, settings, signals).await
 }
 
+/// The wall clock, in seconds since the Unix epoch: for saying when a bake ends.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
 /// The lifecycle stages of the service deployment in progress (ListServiceDeployments once, then
 /// DescribeServiceDeployments each look). Extra detail only: if they cannot be read (an older
 /// region, a policy without the actions), that is said once and the watch goes on without them.
@@ -128,12 +135,7 @@ impl Stages {
         }
         .await;
         match result {
-            Ok(Some(state)) => {
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |elapsed| elapsed.as_secs());
-                self.log.observe(&state, now)
-            }
+            Ok(Some(state)) => self.log.observe(&state, unix_now()),
             Ok(None) => Vec::new(),
             Err(error) => {
                 self.unavailable = true;
@@ -279,12 +281,13 @@ pub async fn deployment_group(
 pub async fn watch_code_deploy_until(
     ecs: &impl Ecs,
     (cluster, service): (&str, &str),
-    codedeploy: &impl CodeDeploy,
+    (codedeploy, group): (&impl CodeDeploy, &DeploymentGroup),
     id: &str,
     bound: Duration,
     settings: &WatchSettings,
     signals: &mut Signals,
 ) -> Result<Ended> {
+    let termination_wait = codedeploy::termination_wait(group);
     let mut watch = codedeploy::Watch::default();
     let mut events = EventLog::new(&ecs.describe_service(cluster, service).await?);
     let look = async || {
@@ -295,6 +298,7 @@ pub async fn watch_code_deploy_until(
         let mut lines = events.news(&ecs.describe_service(cluster, service).await?);
         let (more, outcome) = watch.observe(&deployment, target.as_ref());
         lines.extend(more);
+        lines.extend(watch.bake(target.as_ref(), termination_wait, unix_now()));
         if matches!(outcome, Outcome::Failed { .. }) {
             lines.extend(replacement_stopped_tasks(ecs, cluster, target.as_ref()).await);
         }

@@ -72,7 +72,7 @@ pub fn run(settings: &WaitSettings) -> Result<()> {
                 let ended = watch_code_deploy_until(
                     ecs,
                     target,
-                    codedeploy,
+                    (codedeploy, &group),
                     &id,
                     bound,
                     &settings.watch,

@@ -84,7 +84,15 @@ pub async fn deploy(
         minutes(bound),
         settings.watch.poll_interval.as_secs_f64()
     ));
-    match watch_code_deploy_until(ecs, target, codedeploy, &id, bound, &settings.watch, signals)
+    match watch_code_deploy_until(
+        ecs,
+        target,
+        (codedeploy, &group),
+        &id,
+        bound,
+        &settings.watch,
+        signals,
+    )
         .await?
     {
         Ended::Completed => {
@@ -154,8 +162,16 @@ async fn wait_for_earlier(
         None => code_deploy_bound(codedeploy, group).await?,
     };
     let target = (settings.cluster.as_str(), settings.service.as_str());
-    match watch_code_deploy_until(ecs, target, codedeploy, id, bound, &settings.watch, signals)
-        .await?
+    match watch_code_deploy_until(
+        ecs,
+        target,
+        (codedeploy, group),
+        id,
+        bound,
+        &settings.watch,
+        signals,
+    )
+    .await?
     {
         Ended::Completed => note("the earlier deployment succeeded"),
         Ended::Failed { reason } => note(&format!("the earlier deployment ended: {reason}")),
