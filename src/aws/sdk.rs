@@ -662,14 +662,6 @@ impl Ecs for SdkEcs {
         cluster: &str,
         service: &str,
     ) -> Result<Option<String>> {
-        let call = Call {
-            action: "ecs:ListServiceDeployments",
-            subject: format!("listing the deployments of service `{service}`"),
-            lookup: Lookup::Service {
-                cluster: cluster.to_owned(),
-            },
-        };
-        let _ = call;
         let Some(arn) = self.running_service_deployment(cluster, service).await? else {
             return Ok(None);
         };
