@@ -2,6 +2,7 @@
 //! trait; [`sdk::SdkEcs`] is the implementation that wraps aws-sdk-ecs.
 
 pub mod codedeploy;
+pub mod load_balancing;
 pub mod sdk;
 
 use std::future::Future;
@@ -11,8 +12,10 @@ use serde_json::Value;
 use crate::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, TrafficRouting};
 use crate::deploy::{ServiceDeploymentState, StoppedTask};
 use crate::service::ServiceDescription;
+use crate::target_health::TargetHealth;
 
-/// The ECS calls bgtool makes.
+/// The calls bgtool makes about an ECS service: to ECS, and to Elastic Load Balancing for the
+/// health of the service's targets.
 pub trait Ecs {
     /// DescribeTaskDefinition with `include=TAGS`: the response body exactly as ECS sent it.
     fn describe_task_definition(
@@ -69,6 +72,12 @@ pub trait Ecs {
         &self,
         arn: &str,
     ) -> impl Future<Output = anyhow::Result<Option<ServiceDeploymentState>>>;
+
+    /// Elastic Load Balancing's DescribeTargetHealth: every target of one target group.
+    fn target_health(
+        &self,
+        target_group_arn: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<TargetHealth>>>;
 }
 
 /// The CodeDeploy calls `bgtool deploy` makes for services with the CODE_DEPLOY controller.

@@ -22,6 +22,7 @@ pub mod lint;
 pub mod report;
 pub mod service;
 pub mod substitute;
+pub mod target_health;
 pub mod taskdef;
 pub mod watching;
 

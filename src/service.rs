@@ -45,6 +45,15 @@ pub struct Placement {
 pub struct LoadBalancer {
     pub container_name: Option<String>,
     pub container_port: Option<u16>,
+    pub target_group_arn: Option<String>,
+    /// ECS-native blue/green: the other target group of the pair.
+    pub advanced_configuration: Option<AdvancedConfiguration>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AdvancedConfiguration {
+    pub alternate_target_group_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

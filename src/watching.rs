@@ -15,6 +15,7 @@ use crate::deploy::{
 use crate::diagnostics::{note, progress, warn};
 use crate::error::{Hinted, Interrupted};
 use crate::service::ServiceDescription;
+use crate::target_health::{HealthLog, target_groups};
 
 /// Looks at the service that fail in a row (after the SDK's own retries) before bgtool gives up
 /// watching: a throttled or flaky minute must not abandon a deployment that is going well.
@@ -91,12 +92,14 @@ pub async fn watch_until(
     signals: &mut Signals,
 ) -> Result<Ended> {
     let mut stages = Stages::default();
+    let mut targets = Targets::default();
     let look = async || {
         let description = ecs.describe_service(cluster, service).await?;
         let (mut lines, outcome) = watch.observe(&description);
         if outcome == Outcome::InProgress {
             lines.extend(stages.look(ecs, (cluster, service)).await);
         }
+        lines.extend(targets.look(ecs, &description, &outcome).await);
         Ok((lines, outcome))
     };
     look_until("the service", look, bound, settings, signals).await
@@ -145,6 +148,47 @@ impl Stages {
                 Vec::new()
             }
         }
+    }
+}
+
+/// The health of the service's targets (DescribeTargetHealth of each of its target groups, each
+/// look until the deployment ends), one line per change; when it fails, the targets last seen
+/// failing their health checks, with the load balancer's reasons. Extra detail only: if it cannot
+/// be read (a policy without `elasticloadbalancing:DescribeTargetHealth`), that is said once and
+/// the watch goes on without it.
+#[derive(Default)]
+struct Targets {
+    unavailable: bool,
+    log: HealthLog,
+}
+
+impl Targets {
+    async fn look(
+        &mut self,
+        ecs: &impl Ecs,
+        service: &ServiceDescription,
+        outcome: &Outcome,
+    ) -> Vec<String> {
+        if self.unavailable || *outcome == Outcome::Completed {
+            return Vec::new();
+        }
+        let mut lines = Vec::new();
+        for arn in target_groups(service) {
+            match ecs.target_health(&arn).await {
+                Ok(targets) => lines.extend(self.log.observe(&arn, &targets)),
+                Err(error) => {
+                    self.unavailable = true;
+                    warn(&format!(
+                        "target health not shown: {error:#}; the deployment is still watched"
+                    ));
+                    break;
+                }
+            }
+        }
+        if matches!(outcome, Outcome::Failed { .. }) {
+            lines.extend(self.log.failures());
+        }
+        lines
     }
 }
 
@@ -218,7 +262,7 @@ pub async fn failure(ecs: &impl Ecs, cluster: &str, id: &str, reason: &str) -> a
     }
     Hinted::new(
         format!("deployment `{id}` failed: {reason}"),
-        "the stopped tasks above say why; their logs are in the task definition's log configuration",
+        "the lines above say why (targets' health, stopped tasks); the tasks' logs are in the task definition's log configuration",
     )
     .into()
 }
@@ -290,14 +334,17 @@ pub async fn watch_code_deploy_until(
     let termination_wait = codedeploy::termination_wait(group);
     let mut watch = codedeploy::Watch::default();
     let mut events = EventLog::new(&ecs.describe_service(cluster, service).await?);
+    let mut targets = Targets::default();
     let look = async || {
         let deployment = codedeploy.deployment(id).await?;
         let target = codedeploy.deployment_target(id).await?;
-        // The service's events say what CodeDeploy does not: failed health checks, tasks that
-        // cannot start.
-        let mut lines = events.news(&ecs.describe_service(cluster, service).await?);
+        // The service's events and its targets' health say what CodeDeploy does not: failed
+        // health checks and why, tasks that cannot start.
+        let description = ecs.describe_service(cluster, service).await?;
+        let mut lines = events.news(&description);
         let (more, outcome) = watch.observe(&deployment, target.as_ref());
         lines.extend(more);
+        lines.extend(targets.look(ecs, &description, &outcome).await);
         lines.extend(watch.bake(target.as_ref(), termination_wait, unix_now()));
         if matches!(outcome, Outcome::Failed { .. }) {
             lines.extend(replacement_stopped_tasks(ecs, cluster, target.as_ref()).await);

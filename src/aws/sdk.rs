@@ -23,10 +23,12 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::Ecs;
+use super::load_balancing::SdkLoadBalancing;
 use crate::config::AwsSettings;
 use crate::deploy::{ServiceDeploymentState, StoppedTask};
 use crate::error::Hinted;
 use crate::service::ServiceDescription;
+use crate::target_health::TargetHealth;
 
 /// ECS through aws-sdk-ecs.
 #[derive(Debug, Clone)]
@@ -34,6 +36,8 @@ pub struct SdkEcs {
     client: aws_sdk_ecs::Client,
     explainer: Explainer,
     verbose: bool,
+    /// For the health of the service's targets while it deploys.
+    load_balancing: SdkLoadBalancing,
 }
 
 /// Loads the AWS configuration the way the AWS CLI does (environment, profiles, SSO, container
@@ -124,6 +128,7 @@ impl SdkEcs {
                 settings,
             ),
             verbose: settings.verbose,
+            load_balancing: SdkLoadBalancing::from_shared(shared, region, settings),
         }
     }
 }
@@ -739,5 +744,9 @@ impl Ecs for SdkEcs {
                 )
             })?;
         Ok(body.service_deployments.into_iter().next())
+    }
+
+    async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>> {
+        self.load_balancing.target_health(target_group_arn).await
     }
 }

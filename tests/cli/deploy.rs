@@ -5,6 +5,7 @@
 //! ECS-native pipeline test in `reference_files.rs` runs `deploy` against moto.
 //! Every scenario checks the exit status, the lines printed and the calls made.
 
+use std::fmt::Write as _;
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -103,6 +104,11 @@ struct Script {
     /// CodeDeploy: successive (deploymentInfo, ecsTarget) answers per deployment ID, the last
     /// repeating. `d-NEW` is what CreateDeployment makes.
     deployments: Vec<(&'static str, Vec<(Value, Value)>)>,
+    /// Elastic Load Balancing: per target group name, the targets DescribeTargetHealth gives at
+    /// each call, the last repeating; a group not named has no targets.
+    target_health: Vec<(&'static str, Vec<Value>)>,
+    /// DescribeTargetHealth answers AccessDenied.
+    target_health_denied: bool,
 }
 
 #[derive(Default)]
@@ -118,6 +124,7 @@ struct State {
     calls: Vec<(String, Value)>,
     code_deploy_looks: std::collections::HashMap<String, usize>,
     stage_looks: usize,
+    health_looks: std::collections::HashMap<String, usize>,
 }
 
 fn nth(list: &[Value], index: usize) -> Value {
@@ -211,8 +218,32 @@ impl State {
                 self.rolled_back = true;
                 (200, json!({"serviceDeploymentArn": SERVICE_DEPLOYMENT}))
             }
+            "DescribeTargetHealth" => self.answer_target_health(body),
             _ => self.answer_code_deploy(action, body),
         }
+    }
+
+    /// Elastic Load Balancing's DescribeTargetHealth, per target group name.
+    fn answer_target_health(&mut self, body: &Value) -> (u16, Value) {
+        if self.script.target_health_denied {
+            return (
+                403,
+                json!({"__type": "AccessDenied", "message": "User is not authorized to perform: elasticloadbalancing:DescribeTargetHealth"}),
+            );
+        }
+        let arn = body["TargetGroupArn"].as_str().unwrap_or_default();
+        let name = arn.split('/').nth(1).unwrap_or_default().to_owned();
+        let Some((_, looks)) = self
+            .script
+            .target_health
+            .iter()
+            .find(|(group, _)| *group == name)
+        else {
+            return (200, json!([]));
+        };
+        let counter = self.health_looks.entry(name).or_insert(0);
+        *counter += 1;
+        (200, nth(looks, *counter - 1))
     }
 
     fn code_deploy_look(&mut self, id: &str, advance: bool) -> Option<(Value, Value)> {
@@ -324,6 +355,65 @@ impl State {
     }
 }
 
+/// The fields of a form-encoded (Query protocol) request, as a JSON object.
+fn form_fields(body: &[u8]) -> Value {
+    let decode = |text: &str| {
+        let bytes = text.replace('+', " ").into_bytes();
+        let mut decoded = Vec::new();
+        let mut index = 0;
+        while index < bytes.len() {
+            if bytes[index] == b'%' && index + 2 < bytes.len() {
+                let hex = std::str::from_utf8(&bytes[index + 1..index + 3]).unwrap();
+                decoded.push(u8::from_str_radix(hex, 16).unwrap());
+                index += 3;
+            } else {
+                decoded.push(bytes[index]);
+                index += 1;
+            }
+        }
+        String::from_utf8(decoded).unwrap()
+    };
+    let text = String::from_utf8_lossy(body);
+    let fields: serde_json::Map<String, Value> = text
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(key, value)| (decode(key), Value::String(decode(value))))
+        .collect();
+    Value::Object(fields)
+}
+
+/// A Query-protocol (XML) answer: an error, or DescribeTargetHealth's targets.
+fn query_xml(action: &str, reply: &Value) -> String {
+    if let Some(code) = reply["__type"].as_str() {
+        return format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>0</RequestId></ErrorResponse>",
+            reply["message"].as_str().unwrap_or_default()
+        );
+    }
+    let mut members = String::new();
+    for target in reply.as_array().into_iter().flatten() {
+        let optional = |name: &str, field: &str| {
+            target[field]
+                .as_str()
+                .map(|value| format!("<{name}>{value}</{name}>"))
+                .unwrap_or_default()
+        };
+        write!(
+            members,
+            "<member><Target><Id>{}</Id><Port>{}</Port></Target><TargetHealth><State>{}</State>{}{}</TargetHealth></member>",
+            target["id"].as_str().unwrap(),
+            target["port"],
+            target["state"].as_str().unwrap(),
+            optional("Reason", "reason"),
+            optional("Description", "description"),
+        )
+        .unwrap();
+    }
+    format!(
+        "<{action}Response xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\"><{action}Result><TargetHealthDescriptions>{members}</TargetHealthDescriptions></{action}Result><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></{action}Response>"
+    )
+}
+
 /// A scripted ECS endpoint on loopback.
 struct ScriptedEcs {
     address: SocketAddr,
@@ -345,24 +435,36 @@ impl ScriptedEcs {
                 let Some((headers, body)) = read_request(&mut stream) else {
                     continue;
                 };
-                let action = headers
+                let target = headers
                     .lines()
                     .find_map(|line| line.strip_prefix("x-amz-target:"))
-                    .and_then(|target| target.trim().rsplit('.').next())
-                    .unwrap_or_default()
-                    .to_owned();
+                    .and_then(|target| target.trim().rsplit('.').next());
+                // ECS and CodeDeploy name the action in a header (JSON protocol); Elastic Load
+                // Balancing in the form it posts (Query protocol).
+                let (action, body) = if let Some(action) = target {
+                    (
+                        action.to_owned(),
+                        serde_json::from_slice(&body).unwrap_or(Value::Null),
+                    )
+                } else {
+                    let form = form_fields(&body);
+                    (form["Action"].as_str().unwrap_or_default().to_owned(), form)
+                };
                 // Headers come lowercased; the action names are matched in ECS's own casing.
                 let action = ACTIONS
                     .iter()
                     .find(|name| name.eq_ignore_ascii_case(&action))
                     .map_or(action, |name| (*name).to_owned());
-                let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 let (status, reply) = {
                     let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
                     state.calls.push((action.clone(), body.clone()));
                     state.answer(&action, &body)
                 };
-                let text = reply.to_string();
+                let (content_type, text) = if target.is_some() {
+                    ("application/x-amz-json-1.1", reply.to_string())
+                } else {
+                    ("text/xml", query_xml(&action, &reply))
+                };
                 let error_type = reply["__type"]
                     .as_str()
                     .map(|kind| format!("x-amzn-ErrorType: {kind}\r\n"))
@@ -370,7 +472,7 @@ impl ScriptedEcs {
                 let _ = std::io::Write::write_all(
                     &mut stream,
                     format!(
-                        "HTTP/1.1 {status} Status\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: 0\r\n{error_type}Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                        "HTTP/1.1 {status} Status\r\nContent-Type: {content_type}\r\nx-amzn-RequestId: 0\r\n{error_type}Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
                         text.len()
                     )
                     .as_bytes(),
@@ -436,7 +538,8 @@ impl ScriptedEcs {
     }
 }
 
-const ACTIONS: [&str; 20] = [
+const ACTIONS: [&str; 21] = [
+    "DescribeTargetHealth",
     "DescribeServiceDeployments",
     "ListApplications",
     "ListDeploymentGroups",
@@ -1027,6 +1130,127 @@ fn wait_and_rollback_work_on_a_deployment_started_elsewhere() {
 // Services with the CODE_DEPLOY controller.
 
 /// A CODE_DEPLOY service: production on the PRIMARY task set (web:1) behind `app:8080`.
+const WEB_GROUP: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web/0123456789abcdef";
+
+/// `deploying`, with the service behind the target group `web`.
+fn deploying_behind_a_load_balancer(rollout: &str, running: u32) -> Value {
+    let mut service = deploying(rollout, running, json!([]));
+    service["loadBalancers"] = json!([{
+        "targetGroupArn": WEB_GROUP, "containerName": "app", "containerPort": 8080
+    }]);
+    service
+}
+
+fn target(id: &str, state: &str, reason: Option<&str>, description: Option<&str>) -> Value {
+    json!({"id": id, "port": 8080, "state": state, "reason": reason, "description": description})
+}
+
+#[test]
+fn a_failed_deployment_names_the_targets_that_failed_their_health_checks() {
+    let healthy_old = target("10.0.1.5", "healthy", None, None);
+    let mut failed = deploying_behind_a_load_balancer("FAILED", 0);
+    failed["deployments"][0]["rolloutStateReason"] =
+        "ECS deployment circuit breaker: tasks failed to start.".into();
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![
+            deploying_behind_a_load_balancer("IN_PROGRESS", 0),
+            deploying_behind_a_load_balancer("IN_PROGRESS", 1),
+            failed,
+        ],
+        target_health: vec![(
+            "web",
+            vec![
+                json!([
+                    healthy_old,
+                    target(
+                        "10.0.1.7",
+                        "initial",
+                        Some("Elb.RegistrationInProgress"),
+                        Some("Target registration is in progress")
+                    )
+                ]),
+                json!([
+                    healthy_old,
+                    target(
+                        "10.0.1.7",
+                        "unhealthy",
+                        Some("Target.ResponseCodeMismatch"),
+                        Some("Health checks failed with these codes: [404]")
+                    )
+                ]),
+                json!([
+                    healthy_old,
+                    target(
+                        "10.0.1.7",
+                        "draining",
+                        Some("Target.DeregistrationInProgress"),
+                        Some("Target deregistration is in progress")
+                    )
+                ]),
+            ],
+        )],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: deploy: target `10.0.1.7:8080` in `web`: unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [404])",
+            "bgtool: deploy: target `10.0.1.7:8080` in `web`: draining (Target.DeregistrationInProgress: Target deregistration is in progress)",
+            "bgtool: deploy: target `10.0.1.7:8080` in `web` was unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [404])",
+            "bgtool: error: deployment `ecs-svc/new` failed: ECS deployment circuit breaker: tasks failed to start.",
+        ],
+    );
+    // The first look says only what fails: neither the healthy target nor the new one still
+    // registering.
+    assert!(!result.stderr.contains("10.0.1.5"), "{}", result.stderr);
+    assert!(!result.stderr.contains("initial"), "{}", result.stderr);
+    let asked: Vec<Value> = server
+        .calls()
+        .into_iter()
+        .filter(|(action, _)| action == "DescribeTargetHealth")
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(asked.len(), 3, "one call per look: {asked:?}");
+    assert_eq!(asked[0]["TargetGroupArn"], WEB_GROUP);
+    assert_never_deregisters(&server);
+    insta::assert_snapshot!("deploy_failed_target_health_stderr", result.stderr);
+}
+
+#[test]
+fn target_health_that_cannot_be_read_is_said_once_and_the_watch_goes_on() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![
+            deploying_behind_a_load_balancer("IN_PROGRESS", 0),
+            deploying_behind_a_load_balancer("IN_PROGRESS", 1),
+            deploying_behind_a_load_balancer("COMPLETED", 2),
+        ],
+        target_health_denied: true,
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: warning: target health not shown: the health of the targets in `web`: access denied: User is not authorized to perform: elasticloadbalancing:DescribeTargetHealth",
+            "; the deployment is still watched",
+            "bgtool: note: deployment `ecs-svc/new` completed",
+        ],
+    );
+    assert_eq!(result.stderr.matches("target health not shown").count(), 1);
+    let asked = server
+        .actions()
+        .iter()
+        .filter(|action| *action == "DescribeTargetHealth")
+        .count();
+    assert_eq!(asked, 1, "not asked again after a denial");
+}
+
 fn code_deploy_service() -> Value {
     let mut service = service("CODE_DEPLOY", json!([]), json!([]));
     service["loadBalancers"] = json!([{
@@ -1173,7 +1397,24 @@ fn a_failed_hook_fails_the_code_deploy_deployment_with_its_diagnostics() {
         "e9",
         "(service web, taskSet ecs-svc/green) (task 0123abcd) failed ELB health checks in (target-group web-green)"
     )]);
+    // CodeDeploy puts the replacement task set behind the other target group.
+    unhealthy["taskSets"] = json!([
+        {"id": "ecs-svc/blue", "status": "PRIMARY", "taskDefinition": PREVIOUS},
+        {"id": "ecs-svc/green", "status": "ACTIVE", "taskDefinition": REGISTERED, "loadBalancers": [{
+            "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-green/fedcba9876543210",
+            "containerName": "app", "containerPort": 8080
+        }]}
+    ]);
     let server = ScriptedEcs::start(Script {
+        target_health: vec![(
+            "web-green",
+            vec![json!([target(
+                "10.0.2.9",
+                "unhealthy",
+                Some("Target.Timeout"),
+                Some("Request timed out")
+            )])],
+        )],
         // At the start, when the watch begins, then at each look.
         before: vec![code_deploy_service(), code_deploy_service(), unhealthy],
         deployments: vec![(
@@ -1202,6 +1443,8 @@ fn a_failed_hook_fails_the_code_deploy_deployment_with_its_diagnostics() {
         &[
             "bgtool: deploy: event: (service web, taskSet ecs-svc/green) (task 0123abcd) failed ELB health checks in (target-group web-green)",
             "bgtool: deploy: lifecycle event `AfterAllowTestTraffic` Failed: smoke test: 503 from /health",
+            "bgtool: deploy: target `10.0.2.9:8080` in `web-green`: unhealthy (Target.Timeout: Request timed out)",
+            "bgtool: deploy: target `10.0.2.9:8080` in `web-green` was unhealthy (Target.Timeout: Request timed out)",
             "bgtool: deploy: task `0123abcd` stopped: Task failed ELB health checks in (target-group web-green); container `app` exited 137",
             "bgtool: error: deployment `d-NEW` failed: The deployment failed because a specified lifecycle event hook failed.; lifecycle event `AfterAllowTestTraffic` Failed: smoke test: 503 from /health",
         ],
@@ -1509,10 +1752,16 @@ fn the_example_policy_allows_every_action_bgtool_calls() {
         }
     }
     let mut called = Vec::new();
-    for file in ["src/aws/sdk.rs", "src/aws/codedeploy.rs"] {
+    for file in [
+        "src/aws/sdk.rs",
+        "src/aws/codedeploy.rs",
+        "src/aws/load_balancing.rs",
+    ] {
         let text = std::fs::read_to_string(crate::harness::repository().join(file)).unwrap();
         for piece in text.split('"').skip(1).step_by(2) {
-            if (piece.starts_with("ecs:") || piece.starts_with("codedeploy:"))
+            if ["ecs:", "codedeploy:", "elasticloadbalancing:"]
+                .iter()
+                .any(|service| piece.starts_with(service))
                 && piece
                     .chars()
                     .skip_while(|c| *c != ':')
@@ -1523,7 +1772,8 @@ fn the_example_policy_allows_every_action_bgtool_calls() {
             }
         }
     }
-    assert!(called.len() >= 18, "{called:?}");
+    assert!(called.len() >= 19, "{called:?}");
+    assert!(called.contains(&"elasticloadbalancing:DescribeTargetHealth".to_owned()));
     for action in &called {
         assert!(
             allowed.contains(action),
