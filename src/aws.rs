@@ -118,7 +118,8 @@ pub trait CodeDeploy {
     /// GetDeployment.
     fn deployment(&self, id: &str) -> impl Future<Output = anyhow::Result<DeploymentInfo>>;
 
-    /// The deployment's ECS target (ListDeploymentTargets, GetDeploymentTarget), once it has one.
+    /// The deployment's ECS target (ListDeploymentTargets, once it names one; GetDeploymentTarget
+    /// each call), once it has one.
     fn deployment_target(
         &self,
         id: &str,

@@ -1,6 +1,9 @@
 //! The real [`CodeDeploy`]: aws-sdk-codedeploy with the configuration ECS uses, keeping response
 //! bodies as CodeDeploy sent them and reading them into bgtool's own types.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use anyhow::{Context, Result};
 use aws_sdk_codedeploy::types::{
     AppSpecContent, DeploymentStatus, RevisionLocation, RevisionLocationType,
@@ -9,7 +12,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::CodeDeploy;
-use super::sdk::{AttemptLog, BodyCapture, Call, Explainer, Lookup, captured_json};
+use super::sdk::{BodyCapture, Call, Explainer, Lookup, captured_json, send};
 use crate::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, TrafficRouting};
 use crate::config::AwsSettings;
 
@@ -19,6 +22,8 @@ pub struct SdkCodeDeploy {
     client: aws_sdk_codedeploy::Client,
     explainer: Explainer,
     verbose: bool,
+    /// Each deployment's ECS target ID, once known.
+    target_ids: Arc<Mutex<HashMap<String, String>>>,
 }
 
 impl SdkCodeDeploy {
@@ -40,7 +45,41 @@ impl SdkCodeDeploy {
                 settings,
             ),
             verbose: settings.verbose,
+            target_ids: Arc::default(),
         }
+    }
+
+    /// The ID of deployment `id`'s one ECS target (ListDeploymentTargets), asked once: a
+    /// deployment keeps its target, and the watch reads it every look.
+    async fn target_id(&self, id: &str) -> Result<Option<String>> {
+        if let Some(known) = self
+            .target_ids
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+        {
+            return Ok(Some(known.clone()));
+        }
+        let call = self.call(
+            "codedeploy:ListDeploymentTargets",
+            format!("the targets of deployment `{id}`"),
+        );
+        let listed = send!(
+            self,
+            call,
+            self.client
+                .list_deployment_targets()
+                .deployment_id(id)
+                .customize()
+        )?;
+        let found = listed.target_ids().first().cloned();
+        if let Some(target) = &found {
+            self.target_ids
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id.to_owned(), target.clone());
+        }
+        Ok(found)
     }
 
     fn call(&self, action: &'static str, subject: String) -> Call {
@@ -68,6 +107,24 @@ fn next_page(sent: Option<&str>, received: Option<&str>, call: &Call) -> Result<
     }
 }
 
+/// Every item of a listing, page after page: `page` sends one request with the token given and
+/// returns that page's items and the next token.
+async fn every_page<T>(
+    call: &Call,
+    mut page: impl AsyncFnMut(Option<String>) -> Result<(Vec<T>, Option<String>)>,
+) -> Result<Vec<T>> {
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let (more, received) = page(token.clone()).await?;
+        items.extend(more);
+        token = next_page(token.as_deref(), received.as_deref(), call)?;
+        if token.is_none() {
+            return Ok(items);
+        }
+    }
+}
+
 /// The member `body` of the captured response, read into bgtool's type `T`.
 fn read<T>(capture: &BodyCapture, call: &Call, body: &str) -> Result<T>
 where
@@ -90,66 +147,49 @@ struct Config {
     traffic_routing_config: Option<TrafficRouting>,
 }
 
-/// Sends `$request` with the body capture (and the attempt log with `--verbose`), mapping an SDK
-/// error to a worded one.
-macro_rules! send {
-    ($self:ident, $call:ident, $capture:ident, $request:expr) => {{
-        let mut request = $request.customize().interceptor($capture.clone());
-        if $self.verbose {
-            request = request.interceptor(AttemptLog::new($call.action));
-        }
-        request
-            .send()
-            .await
-            .map_err(|error| $self.explainer.explain(&error, &$call))
-    }};
-}
-
 impl CodeDeploy for SdkCodeDeploy {
     async fn deployment_groups(&self) -> Result<Vec<DeploymentGroup>> {
         let call = self.call(
             "codedeploy:ListApplications",
             "listing the CodeDeploy applications".to_owned(),
         );
-        let mut applications = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .client
-                .list_applications()
-                .set_next_token(token.clone())
-                .send()
-                .await
-                .map_err(|error| self.explainer.explain(&error, &call))?;
-            applications.extend(page.applications().iter().cloned());
-            token = next_page(token.as_deref(), page.next_token(), &call)?;
-            if token.is_none() {
-                break;
-            }
-        }
+        let applications = every_page(&call, async |token| {
+            let page = send!(
+                self,
+                call,
+                self.client
+                    .list_applications()
+                    .set_next_token(token)
+                    .customize()
+            )?;
+            Ok((
+                page.applications().to_vec(),
+                page.next_token().map(ToOwned::to_owned),
+            ))
+        })
+        .await?;
         let mut groups = Vec::new();
         for application in applications {
             let call = self.call(
                 "codedeploy:ListDeploymentGroups",
                 format!("listing the deployment groups of `{application}`"),
             );
-            let mut token = None;
-            let mut names = Vec::new();
-            loop {
-                let page = self
-                    .client
-                    .list_deployment_groups()
-                    .application_name(&application)
-                    .set_next_token(token.clone())
-                    .send()
-                    .await
-                    .map_err(|error| self.explainer.explain(&error, &call))?;
-                names.extend(page.deployment_groups().iter().cloned());
-                token = next_page(token.as_deref(), page.next_token(), &call)?;
-                if token.is_none() {
-                    break;
-                }
-            }
+            let names = every_page(&call, async |token| {
+                let page = send!(
+                    self,
+                    call,
+                    self.client
+                        .list_deployment_groups()
+                        .application_name(&application)
+                        .set_next_token(token)
+                        .customize()
+                )?;
+                Ok((
+                    page.deployment_groups().to_vec(),
+                    page.next_token().map(ToOwned::to_owned),
+                ))
+            })
+            .await?;
             for name in names {
                 groups.push(self.deployment_group(&application, &name).await?);
             }
@@ -166,11 +206,12 @@ impl CodeDeploy for SdkCodeDeploy {
         send!(
             self,
             call,
-            capture,
             self.client
                 .get_deployment_group()
                 .application_name(application)
                 .deployment_group_name(group)
+                .customize()
+                .interceptor(capture.clone())
         )?;
         read(&capture, &call, "deploymentGroupInfo")
     }
@@ -184,10 +225,11 @@ impl CodeDeploy for SdkCodeDeploy {
         send!(
             self,
             call,
-            capture,
             self.client
                 .get_deployment_config()
                 .deployment_config_name(config)
+                .customize()
+                .interceptor(capture.clone())
         )?;
         let info: Config = read(&capture, &call, "deploymentConfigInfo")?;
         Ok(info.traffic_routing_config)
@@ -198,21 +240,22 @@ impl CodeDeploy for SdkCodeDeploy {
             "codedeploy:ListDeployments",
             format!("deployments of `{application}`/`{group}`"),
         );
-        let listed = self
-            .client
-            .list_deployments()
-            .application_name(application)
-            .deployment_group_name(group)
-            .set_include_only_statuses(Some(vec![
-                DeploymentStatus::Created,
-                DeploymentStatus::Queued,
-                DeploymentStatus::InProgress,
-                DeploymentStatus::Ready,
-                DeploymentStatus::Baking,
-            ]))
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        let listed = send!(
+            self,
+            call,
+            self.client
+                .list_deployments()
+                .application_name(application)
+                .deployment_group_name(group)
+                .set_include_only_statuses(Some(vec![
+                    DeploymentStatus::Created,
+                    DeploymentStatus::Queued,
+                    DeploymentStatus::InProgress,
+                    DeploymentStatus::Ready,
+                    DeploymentStatus::Baking,
+                ]))
+                .customize()
+        )?;
         Ok(listed.deployments().to_vec())
     }
 
@@ -231,16 +274,17 @@ impl CodeDeploy for SdkCodeDeploy {
             .revision_type(RevisionLocationType::AppSpecContent)
             .app_spec_content(AppSpecContent::builder().content(appspec).build())
             .build();
-        let created = self
-            .client
-            .create_deployment()
-            .application_name(application)
-            .deployment_group_name(group)
-            .revision(revision)
-            .set_deployment_config_name(config.map(ToOwned::to_owned))
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        let created = send!(
+            self,
+            call,
+            self.client
+                .create_deployment()
+                .application_name(application)
+                .deployment_group_name(group)
+                .revision(revision)
+                .set_deployment_config_name(config.map(ToOwned::to_owned))
+                .customize()
+        )?;
         created
             .deployment_id()
             .map(ToOwned::to_owned)
@@ -253,25 +297,17 @@ impl CodeDeploy for SdkCodeDeploy {
         send!(
             self,
             call,
-            capture,
-            self.client.get_deployment().deployment_id(id)
+            self.client
+                .get_deployment()
+                .deployment_id(id)
+                .customize()
+                .interceptor(capture.clone())
         )?;
         read(&capture, &call, "deploymentInfo")
     }
 
     async fn deployment_target(&self, id: &str) -> Result<Option<EcsTarget>> {
-        let call = self.call(
-            "codedeploy:ListDeploymentTargets",
-            format!("the targets of deployment `{id}`"),
-        );
-        let listed = self
-            .client
-            .list_deployment_targets()
-            .deployment_id(id)
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
-        let Some(target) = listed.target_ids().first().cloned() else {
+        let Some(target) = self.target_id(id).await? else {
             return Ok(None);
         };
         let call = self.call(
@@ -282,11 +318,12 @@ impl CodeDeploy for SdkCodeDeploy {
         send!(
             self,
             call,
-            capture,
             self.client
                 .get_deployment_target()
                 .deployment_id(id)
                 .target_id(&target)
+                .customize()
+                .interceptor(capture.clone())
         )?;
         let target: Target = read(&capture, &call, "deploymentTarget")?;
         Ok(target.ecs_target)
@@ -297,13 +334,15 @@ impl CodeDeploy for SdkCodeDeploy {
             "codedeploy:StopDeployment",
             format!("stopping deployment `{id}`"),
         );
-        self.client
-            .stop_deployment()
-            .deployment_id(id)
-            .auto_rollback_enabled(true)
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        send!(
+            self,
+            call,
+            self.client
+                .stop_deployment()
+                .deployment_id(id)
+                .auto_rollback_enabled(true)
+                .customize()
+        )?;
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 
 use anyhow::Result;
 
-use super::sdk::{AttemptLog, Call, Explainer, Lookup};
+use super::sdk::{Call, Explainer, Lookup, send};
 use crate::config::AwsSettings;
 use crate::target_health::{TargetHealth, group_name};
 
@@ -51,18 +51,14 @@ impl SdkLoadBalancing {
                 self.explainer.region, self.explainer.region
             )),
         };
-        let mut request = self
-            .client
-            .describe_target_health()
-            .target_group_arn(arn)
-            .customize();
-        if self.verbose {
-            request = request.interceptor(AttemptLog::new(call.action));
-        }
-        let answer = request
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        let answer = send!(
+            self,
+            call,
+            self.client
+                .describe_target_health()
+                .target_group_arn(arn)
+                .customize()
+        )?;
         Ok(answer
             .target_health_descriptions()
             .iter()

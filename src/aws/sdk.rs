@@ -30,6 +30,24 @@ use crate::error::Hinted;
 use crate::service::ServiceDescription;
 use crate::target_health::TargetHealth;
 
+/// Sends a request made ready with `.customize()` (and any interceptors of its own) from an SDK
+/// wrapper with `client`, `explainer` and `verbose`: with `--verbose` each attempt is logged, and
+/// an SDK error comes back worded for people. A macro, since each SDK crate has its own
+/// operation types.
+macro_rules! send {
+    ($wrapper:expr, $call:expr, $request:expr) => {{
+        let mut request = $request;
+        if $wrapper.verbose {
+            request = request.interceptor($crate::aws::sdk::AttemptLog::new($call.action));
+        }
+        request
+            .send()
+            .await
+            .map_err(|error| $wrapper.explainer.explain(&error, &$call))
+    }};
+}
+pub(crate) use send;
+
 /// ECS through aws-sdk-ecs.
 #[derive(Debug, Clone)]
 pub struct SdkEcs {
@@ -479,20 +497,16 @@ impl Ecs for SdkEcs {
             },
         };
         let capture = BodyCapture::default();
-        let mut request = self
-            .client
-            .describe_task_definition()
-            .task_definition(reference)
-            .include(TaskDefinitionField::Tags)
-            .customize()
-            .interceptor(capture.clone());
-        if self.verbose {
-            request = request.interceptor(AttemptLog::new(call.action));
-        }
-        request
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        send!(
+            self,
+            call,
+            self.client
+                .describe_task_definition()
+                .task_definition(reference)
+                .include(TaskDefinitionField::Tags)
+                .customize()
+                .interceptor(capture.clone())
+        )?;
         captured_json(&capture, &call.subject)
     }
 
@@ -505,20 +519,16 @@ impl Ecs for SdkEcs {
             },
         };
         let capture = BodyCapture::default();
-        let mut request = self
-            .client
-            .describe_services()
-            .cluster(cluster)
-            .services(service)
-            .customize()
-            .interceptor(capture.clone());
-        if self.verbose {
-            request = request.interceptor(AttemptLog::new(call.action));
-        }
-        request
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        send!(
+            self,
+            call,
+            self.client
+                .describe_services()
+                .cluster(cluster)
+                .services(service)
+                .customize()
+                .interceptor(capture.clone())
+        )?;
         let body: DescribeServicesBody =
             serde_json::from_value(captured_json(&capture, &call.subject)?).with_context(|| {
                 format!("{}: unexpected DescribeServices response", call.subject)
@@ -559,21 +569,17 @@ impl Ecs for SdkEcs {
         let body = serde_json::to_vec(request).context("cannot encode the task definition")?;
         let capture = BodyCapture::default();
         // The typed input only satisfies the SDK's own checks; ReplaceBody sends `request`.
-        let mut builder = self
-            .client
-            .register_task_definition()
-            .family(family)
-            .container_definitions(ContainerDefinition::builder().build())
-            .customize()
-            .interceptor(ReplaceBody(body))
-            .interceptor(capture.clone());
-        if self.verbose {
-            builder = builder.interceptor(AttemptLog::new(call.action));
-        }
-        builder
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        send!(
+            self,
+            call,
+            self.client
+                .register_task_definition()
+                .family(family)
+                .container_definitions(ContainerDefinition::builder().build())
+                .customize()
+                .interceptor(ReplaceBody(body))
+                .interceptor(capture.clone())
+        )?;
         let mut response = captured_json(&capture, &call.subject)?;
         response
             .get_mut("taskDefinition")
@@ -596,21 +602,17 @@ impl Ecs for SdkEcs {
             },
         };
         let capture = BodyCapture::default();
-        let mut request = self
-            .client
-            .update_service()
-            .cluster(cluster)
-            .service(service)
-            .task_definition(task_definition)
-            .customize()
-            .interceptor(capture.clone());
-        if self.verbose {
-            request = request.interceptor(AttemptLog::new(call.action));
-        }
-        request
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        send!(
+            self,
+            call,
+            self.client
+                .update_service()
+                .cluster(cluster)
+                .service(service)
+                .task_definition(task_definition)
+                .customize()
+                .interceptor(capture.clone())
+        )?;
         let body: UpdateServiceBody =
             serde_json::from_value(captured_json(&capture, &call.subject)?)
                 .with_context(|| format!("{}: unexpected UpdateService response", call.subject))?;
@@ -625,16 +627,17 @@ impl Ecs for SdkEcs {
                 cluster: cluster.to_owned(),
             },
         };
-        let listed = self
-            .client
-            .list_tasks()
-            .cluster(cluster)
-            .started_by(started_by)
-            .desired_status(DesiredStatus::Stopped)
-            .max_results(10)
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        let listed = send!(
+            self,
+            call,
+            self.client
+                .list_tasks()
+                .cluster(cluster)
+                .started_by(started_by)
+                .desired_status(DesiredStatus::Stopped)
+                .max_results(10)
+                .customize()
+        )?;
         let arns = listed.task_arns().to_vec();
         if arns.is_empty() {
             return Ok(Vec::new());
@@ -647,15 +650,16 @@ impl Ecs for SdkEcs {
             },
         };
         let capture = BodyCapture::default();
-        self.client
-            .describe_tasks()
-            .cluster(cluster)
-            .set_tasks(Some(arns))
-            .customize()
-            .interceptor(capture.clone())
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        send!(
+            self,
+            call,
+            self.client
+                .describe_tasks()
+                .cluster(cluster)
+                .set_tasks(Some(arns))
+                .customize()
+                .interceptor(capture.clone())
+        )?;
         let body: DescribeTasksBody =
             serde_json::from_value(captured_json(&capture, &call.subject)?)
                 .with_context(|| format!("{}: unexpected DescribeTasks response", call.subject))?;
@@ -677,13 +681,15 @@ impl Ecs for SdkEcs {
                 cluster: cluster.to_owned(),
             },
         };
-        self.client
-            .stop_service_deployment()
-            .service_deployment_arn(&arn)
-            .stop_type(StopServiceDeploymentStopType::Rollback)
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        send!(
+            self,
+            call,
+            self.client
+                .stop_service_deployment()
+                .service_deployment_arn(&arn)
+                .stop_type(StopServiceDeploymentStopType::Rollback)
+                .customize()
+        )?;
         Ok(Some(arn))
     }
 
@@ -699,16 +705,17 @@ impl Ecs for SdkEcs {
                 cluster: cluster.to_owned(),
             },
         };
-        let listed = self
-            .client
-            .list_service_deployments()
-            .cluster(cluster)
-            .service(service)
-            .status(ServiceDeploymentStatus::Pending)
-            .status(ServiceDeploymentStatus::InProgress)
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        let listed = send!(
+            self,
+            call,
+            self.client
+                .list_service_deployments()
+                .cluster(cluster)
+                .service(service)
+                .status(ServiceDeploymentStatus::Pending)
+                .status(ServiceDeploymentStatus::InProgress)
+                .customize()
+        )?;
         Ok(listed
             .service_deployments()
             .iter()
@@ -723,19 +730,15 @@ impl Ecs for SdkEcs {
             lookup: Lookup::Hint("check the service's deployments in the ECS console".to_owned()),
         };
         let capture = BodyCapture::default();
-        let mut request = self
-            .client
-            .describe_service_deployments()
-            .service_deployment_arns(arn)
-            .customize()
-            .interceptor(capture.clone());
-        if self.verbose {
-            request = request.interceptor(AttemptLog::new(call.action));
-        }
-        request
-            .send()
-            .await
-            .map_err(|error| self.explainer.explain(&error, &call))?;
+        send!(
+            self,
+            call,
+            self.client
+                .describe_service_deployments()
+                .service_deployment_arns(arn)
+                .customize()
+                .interceptor(capture.clone())
+        )?;
         let body: DescribeServiceDeploymentsBody =
             serde_json::from_value(captured_json(&capture, &call.subject)?).with_context(|| {
                 format!(

@@ -1379,6 +1379,10 @@ fn a_code_deploy_service_gets_a_codedeploy_deployment_followed_to_success() {
         .position(|action| action == "ListDeployments")
         .unwrap();
     assert!(listed < register, "{actions:?}");
+    // The deployment's target is listed once, then read at every look.
+    let count = |name: &str| actions.iter().filter(|action| *action == name).count();
+    assert_eq!(count("ListDeploymentTargets"), 1, "{actions:?}");
+    assert!(count("GetDeploymentTarget") >= 3, "{actions:?}");
     assert_never_deregisters(&server);
 }
 
