@@ -672,6 +672,12 @@ pub struct WatchArgs {
     #[arg(long, value_name = "SECONDS", default_value = "10")]
     pub poll_interval: String,
 
+    /// Seconds without a change after which a line says the deployment is still running, so a
+    /// long bake does not look hung and CI that stops silent steps (CircleCI's default: 10
+    /// minutes) lets it run.
+    #[arg(long, value_name = "SECONDS", default_value = "300")]
+    pub still_running_every: String,
+
     /// Report every attempt of every AWS call on standard error (retries included).
     #[arg(long)]
     pub verbose: bool,

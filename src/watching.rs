@@ -47,10 +47,23 @@ async fn look_until(
 ) -> Result<Ended> {
     let follow = async {
         let mut failed_looks = 0;
+        let started = tokio::time::Instant::now();
+        let mut last_said = started;
         loop {
             match look().await {
                 Ok((lines, outcome)) => {
                     failed_looks = 0;
+                    if !lines.is_empty() {
+                        last_said = tokio::time::Instant::now();
+                    } else if last_said.elapsed() >= settings.still_running_every {
+                        progress(&format!(
+                            "still running, no change in the last {}: watched {} of up to {}",
+                            minutes(settings.still_running_every),
+                            span(started.elapsed()),
+                            minutes(bound)
+                        ));
+                        last_said = tokio::time::Instant::now();
+                    }
                     for line in lines {
                         progress(&line);
                     }
@@ -458,6 +471,15 @@ pub async fn roll_back_code_deploy(
             format!("see `aws deploy get-deployment --deployment-id {id}`"),
         )
         .into()),
+    }
+}
+
+/// A time watched: `12 min` (whole minutes, rounded down) from a minute on, `4.2 s` before.
+fn span(duration: Duration) -> String {
+    if duration.as_secs() >= 60 {
+        format!("{} min", duration.as_secs() / 60)
+    } else {
+        format!("{:.1} s", duration.as_secs_f64())
     }
 }
 

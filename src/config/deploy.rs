@@ -21,6 +21,8 @@ pub struct WatchSettings {
     /// `None`: derived from the service's deployment strategy.
     pub timeout: Option<Duration>,
     pub poll_interval: Duration,
+    /// With no line printed for this long, the watch says the deployment is still running.
+    pub still_running_every: Duration,
     /// `--application` and `--deployment-group`, for CODE_DEPLOY services.
     pub deployment_group: Option<(String, String)>,
 }
@@ -145,6 +147,7 @@ impl WatchSettings {
             aws,
             timeout,
             poll_interval: parse_seconds("--poll-interval", &args.poll_interval)?,
+            still_running_every: parse_seconds("--still-running-every", &args.still_running_every)?,
             deployment_group,
         })
     }

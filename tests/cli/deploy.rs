@@ -708,6 +708,47 @@ fn a_deployment_is_registered_started_and_followed_to_completion() {
 }
 
 #[test]
+fn a_long_quiet_stretch_says_the_deployment_is_still_running() {
+    let mut after = vec![deploying("IN_PROGRESS", 1, json!([])); 12];
+    after.push(deploying("COMPLETED", 2, json!([])));
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after,
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--still-running-every", "0.2"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let said = result
+        .stderr
+        .lines()
+        .filter(|line| {
+            line.starts_with("bgtool: deploy: still running, no change in the last 0.2 s: watched ")
+                && line.ends_with(" of up to 30 min")
+        })
+        .count();
+    // 12 unchanged looks at least 50 ms apart: at least 0.55 s of quiet, and at least 4 looks
+    // between two such lines.
+    assert!((1..=4).contains(&said), "{said}:\n{}", result.stderr);
+    // The default (5 minutes) says nothing in a deployment this short.
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![
+            deploying("IN_PROGRESS", 1, json!([])),
+            deploying("IN_PROGRESS", 1, json!([])),
+            deploying("COMPLETED", 2, json!([])),
+        ],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(
+        !result.stderr.contains("still running"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
 fn a_failed_deployment_says_why_and_exits_1() {
     let server = ScriptedEcs::start(Script {
         before: vec![settled_on_previous()],
