@@ -1695,13 +1695,7 @@ fn a_code_deploy_deployment_is_created_on_moto() {
         .and_then(|rest| rest.split('`').next())
         .expect("the deployment ID is named")
         .to_owned();
-    let described = run(Command::new(crate::harness::aws_cli())
-        .env_clear()
-        .env("AWS_ENDPOINT_URL", crate::harness::moto_endpoint())
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .args(["deploy", "get-deployment", "--deployment-id", &id]));
+    let described = aws_on_moto(&["deploy", "get-deployment", "--deployment-id", &id]);
     assert_eq!(described.code, 0, "{}", described.stderr);
     let described: Value = serde_json::from_str(&described.stdout).unwrap();
     let content = described["deploymentInfo"]["revision"]["appSpecContent"]["content"]
@@ -1715,6 +1709,105 @@ fn a_code_deploy_deployment_is_created_on_moto() {
     assert!(
         content.contains("AfterAllowTestTraffic: smoke-test"),
         "{content}"
+    );
+}
+
+/// The AWS CLI against moto, as the tests' other side.
+fn aws_on_moto(arguments: &[&str]) -> Run {
+    run(Command::new(crate::harness::aws_cli())
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", crate::harness::moto_endpoint())
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args(arguments))
+}
+
+#[test]
+fn wait_reads_target_health_from_moto() {
+    use std::io::BufRead;
+    // `rolling`'s deployment never ends on moto; its target group holds 10.20.1.10.
+    let mut child = crate::harness::bgtool_on_moto()
+        .args([
+            "wait",
+            "--cluster",
+            "bgtool-test",
+            "--service",
+            "rolling",
+            "--poll-interval",
+            "0.2",
+            "--timeout",
+            "60",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (sender, lines) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            if sender.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let read_until = |wanted: &dyn Fn(&str) -> bool, seen: &mut Vec<String>| loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("no such line in:\n{}", seen.join("\n")));
+        seen.push(line.clone());
+        if wanted(&line) {
+            break;
+        }
+    };
+    read_until(&|line| line.contains("IN_PROGRESS: 0/1 running"), &mut seen);
+    // A target registered while the watch runs is said on the next look; the healthy one there
+    // from the start is not.
+    let group = aws_on_moto(&[
+        "elbv2",
+        "describe-target-groups",
+        "--names",
+        "rolling",
+        "--query",
+        "TargetGroups[0].TargetGroupArn",
+        "--output",
+        "text",
+    ]);
+    assert_eq!(group.code, 0, "{}", group.stderr);
+    let registered = aws_on_moto(&[
+        "elbv2",
+        "register-targets",
+        "--target-group-arn",
+        group.stdout.trim(),
+        "--targets",
+        "Id=10.20.1.11,Port=8080",
+    ]);
+    assert_eq!(registered.code, 0, "{}", registered.stderr);
+    read_until(
+        &|line| line == "bgtool: deploy: target `10.20.1.11:8080` in `rolling`: healthy",
+        &mut seen,
+    );
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{}", seen.join("\n"));
+    assert!(
+        !seen.iter().any(|line| line.contains("10.20.1.10")),
+        "{}",
+        seen.join("\n")
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|line| line.contains("target health not shown")),
+        "{}",
+        seen.join("\n")
     );
 }
 

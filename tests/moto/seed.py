@@ -9,7 +9,8 @@ being deployed) while the PRIMARY task set, which takes production traffic, runs
 service has the ECS deployment controller (ECS-native blue/green) and runs native:1; with no
 tasks wanted, moto reports its deployment COMPLETED. The `classic` service (CODE_DEPLOY) runs
 classic:1 and has a CodeDeploy application and deployment group of the same name, for
-`bgtool deploy`.
+`bgtool deploy`. The `rolling` service (ECS controller, behind the target group `rolling`) wants
+one task that moto never starts, so its deployment stays IN_PROGRESS for `bgtool wait` to watch.
 """
 
 import json
@@ -123,6 +124,21 @@ def main(endpoint: str) -> None:
         desiredCount=0,
         launchType="FARGATE",
         deploymentController={"type": "ECS"},
+        networkConfiguration=network,
+    )
+    # `rolling`: an ECS deployment that never ends, behind a target group with one target.
+    rolling_group = elb.create_target_group(
+        Name="rolling", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
+    )["TargetGroups"][0]["TargetGroupArn"]
+    elb.register_targets(TargetGroupArn=rolling_group, Targets=[{"Id": "10.20.1.10", "Port": 8080}])
+    ecs.create_service(
+        cluster=CLUSTER,
+        serviceName="rolling",
+        taskDefinition=native_1,
+        desiredCount=1,
+        launchType="FARGATE",
+        deploymentController={"type": "ECS"},
+        loadBalancers=[{"targetGroupArn": rolling_group, "containerName": "app", "containerPort": 8080}],
         networkConfiguration=network,
     )
     # `classic`: a CODE_DEPLOY service with its CodeDeploy application and group, for `deploy`.
