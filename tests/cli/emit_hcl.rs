@@ -355,6 +355,33 @@ fn the_ecs_native_stack_has_no_codedeploy_and_its_own_build_file() {
         format!("{inlined}\n"),
         fs::read_to_string(repository().join("templates/buildspec-ecs-native-deploy.yml")).unwrap()
     );
+    // The Deploy stage's role and the deploy_policy_json output share one list of statements,
+    // with every ECS, Elastic Load Balancing and IAM action of examples/deploy-policy.json.
+    assert!(text.contains("    ], local.bgtool_deploy_statements)\n"));
+    assert!(text.contains("output \"deploy_policy_json\""));
+    let example: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(repository().join("examples/deploy-policy.json")).unwrap(),
+    )
+    .unwrap();
+    let statements = text
+        .split("bgtool_deploy_statements = concat([")
+        .nth(1)
+        .expect("the statements");
+    for statement in example["Statement"].as_array().unwrap() {
+        let actions = match &statement["Action"] {
+            serde_json::Value::Array(actions) => actions.clone(),
+            action => vec![action.clone()],
+        };
+        for action in actions {
+            let action = action.as_str().unwrap();
+            if !action.starts_with("codedeploy:") {
+                assert!(
+                    statements.contains(&format!("\"{action}\"")),
+                    "{action} is not allowed"
+                );
+            }
+        }
+    }
     insta::assert_snapshot!("ecs_native_main_tf", text);
 }
 

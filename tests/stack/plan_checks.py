@@ -182,6 +182,7 @@ def run_cases(binary, endpoint, mirror, work):
     check("us-east-1: access logs are delivered as the Region's ELB account and the service",
           principal == {"AWS": "arn:aws:iam::127311923021:root",
                         "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, json.dumps(principal))
+    check_deploy_policy(plan)
     bgtool_object = resource(plan, "aws_s3_object.bgtool[0]")
     build = resource(plan, "aws_codebuild_project.build")
     variables = {item["name"]: item.get("value") for item in build["environment"][0]["environment_variable"]}
@@ -282,6 +283,39 @@ def run_cases(binary, endpoint, mirror, work):
         production = resource(plan, "aws_lb_listener.production")
         check("eu-central-2 private HTTPS: production listens on 443 with the certificate",
               production["port"] == 443 and production["protocol"] == "HTTPS")
+
+
+def policy_actions(policy):
+    actions = set()
+    for statement in policy["Statement"]:
+        listed = statement["Action"]
+        actions.update([listed] if isinstance(listed, str) else listed)
+    return actions
+
+
+def check_deploy_policy(plan):
+    """The deploy_policy_json output is known at plan time and allows what
+    examples/deploy-policy.json allows, on this stack's service, family, cluster and group."""
+    outputs = plan["planned_values"]["outputs"]
+    known = "deploy_policy_json" in outputs and "value" in outputs["deploy_policy_json"]
+    check("us-east-1: the deploy_policy_json output is known at plan time", known, json.dumps(outputs.get(
+        "deploy_policy_json")))
+    if not known:
+        return
+    policy = json.loads(outputs["deploy_policy_json"]["value"])
+    example = json.loads((REPOSITORY / "examples" / "deploy-policy.json").read_text())
+    check("us-east-1: deploy_policy_json allows exactly the actions of examples/deploy-policy.json",
+          policy_actions(policy) == policy_actions(example),
+          f"{sorted(policy_actions(policy) ^ policy_actions(example))}")
+    resources = {statement["Sid"]: statement["Resource"] for statement in policy["Statement"]}
+    account = "123456789012"
+    check("us-east-1: deploy_policy_json names this stack's service, task roles and deployment group",
+          resources["ReadAndDeployTheService"] == f"arn:aws:ecs:us-east-1:{account}:service/bgtool-demo/bgtool-demo"
+          and resources["PassTheTaskRoles"] == [f"arn:aws:iam::{account}:role/bgtool-demo-execution",
+                                                f"arn:aws:iam::{account}:role/bgtool-demo-task"]
+          and resources["CodeDeployDeployThroughTheGroup"]
+          == f"arn:aws:codedeploy:us-east-1:{account}:deploymentgroup:bgtool-demo/bgtool-demo",
+          json.dumps(resources))
 
 
 def keep_initial_taskdef(plan):
