@@ -2,7 +2,7 @@
 //! ask, and one line per change of a target's state, with the load balancer's reason. Pure: the
 //! answers of DescribeTargetHealth come in as data, the lines go out.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::service::ServiceDescription;
 
@@ -78,38 +78,76 @@ pub fn group_name(arn: &str) -> &str {
         .unwrap_or(arn)
 }
 
-/// What has been seen of the targets so far, to say only what changed.
+/// The order states are counted in: the ones that matter for a deployment first.
+const STATE_ORDER: [&str; 6] = [
+    "healthy",
+    "initial",
+    "unhealthy",
+    "unavailable",
+    "draining",
+    "unused",
+];
+
+/// `2 healthy, 1 initial`, or `none`: a group's targets counted by state.
+fn summary(targets: &[TargetHealth]) -> String {
+    let mut counts: BTreeMap<(usize, &str), usize> = BTreeMap::new();
+    for target in targets {
+        let rank = STATE_ORDER
+            .iter()
+            .position(|state| *state == target.state)
+            .unwrap_or(STATE_ORDER.len());
+        *counts.entry((rank, target.state.as_str())).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return "none".to_owned();
+    }
+    counts
+        .iter()
+        .map(|((_, state), count)| format!("{count} {state}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What has been seen of the targets so far, to say only what changed: a group's count of
+/// targets by state when it changes (one line however many tasks the service runs), and each
+/// target that starts failing its health checks, with the load balancer's reason.
 #[derive(Debug, Default)]
 pub struct HealthLog {
-    /// The last condition of each (group, target).
-    seen: BTreeMap<(String, String), String>,
-    /// Groups looked at before: the first look at a group says only what is failing.
-    known_groups: BTreeSet<String>,
+    /// The last summary of each group, by name.
+    summaries: BTreeMap<String, String>,
+    /// The last failing condition said of each (group, target), so it is said once.
+    said: BTreeMap<(String, String), String>,
     /// The last failing condition of each (group, target), kept after the target is gone: a
     /// circuit breaker deregisters the failed tasks before the deployment is reported failed.
     failing: BTreeMap<(String, String), String>,
 }
 
 impl HealthLog {
-    /// The lines for one look at the group `arn`: on the first look, its failing targets; after
-    /// that, every target whose state or reason changed.
+    /// The lines for one look at the group `arn`: its targets counted by state, if that changed
+    /// (always on the first look), then each target newly failing, or failing for a new reason.
     pub fn observe(&mut self, arn: &str, targets: &[TargetHealth]) -> Vec<String> {
         let name = group_name(arn);
-        let first_look = self.known_groups.insert(arn.to_owned());
         let mut lines = Vec::new();
+        let counted = summary(targets);
+        if self.summaries.get(name) != Some(&counted) {
+            lines.push(format!("targets in `{name}`: {counted}"));
+            self.summaries.insert(name.to_owned(), counted);
+        }
         for target in targets {
             let key = (name.to_owned(), target.name());
-            let condition = target.condition();
-            let changed = self.seen.get(&key) != Some(&condition);
-            if changed && (!first_look || target.is_failing()) {
-                lines.push(format!("target `{}` in `{name}`: {condition}", key.1));
-            }
             if target.is_failing() {
-                self.failing.insert(key.clone(), condition.clone());
-            } else if target.state == "healthy" {
-                self.failing.remove(&key);
+                let condition = target.condition();
+                if self.said.get(&key) != Some(&condition) {
+                    lines.push(format!("target `{}` in `{name}`: {condition}", key.1));
+                    self.said.insert(key.clone(), condition.clone());
+                }
+                self.failing.insert(key, condition);
+            } else {
+                self.said.remove(&key);
+                if target.state == "healthy" {
+                    self.failing.remove(&key);
+                }
             }
-            self.seen.insert(key, condition);
         }
         lines
     }
@@ -176,8 +214,9 @@ mod tests {
     }
 
     #[test]
-    fn the_first_look_says_only_what_fails_and_later_looks_say_each_change() {
+    fn each_look_says_the_counts_when_they_change_and_each_target_that_starts_failing() {
         let mut log = HealthLog::default();
+        assert_eq!(log.observe(GREEN, &[]), ["targets in `web-green`: none"]);
         let first = log.observe(
             BLUE,
             &[
@@ -192,8 +231,25 @@ mod tests {
         );
         assert_eq!(
             first,
-            ["target `10.0.1.6:8080` in `web-blue`: unhealthy (Target.Timeout: Request timed out)"]
+            [
+                "targets in `web-blue`: 1 healthy, 1 unhealthy",
+                "target `10.0.1.6:8080` in `web-blue`: unhealthy (Target.Timeout: Request timed out)",
+            ]
         );
+        // The same again: nothing new.
+        let same = log.observe(
+            BLUE,
+            &[
+                target(
+                    "10.0.1.6",
+                    "unhealthy",
+                    Some("Target.Timeout"),
+                    Some("Request timed out"),
+                ),
+                target("10.0.1.5", "healthy", None, None),
+            ],
+        );
+        assert!(same.is_empty(), "{same:?}");
         let second = log.observe(
             BLUE,
             &[
@@ -201,8 +257,8 @@ mod tests {
                 target(
                     "10.0.1.6",
                     "unhealthy",
-                    Some("Target.Timeout"),
-                    Some("Request timed out"),
+                    Some("Target.ResponseCodeMismatch"),
+                    Some("Health checks failed with these codes: [404]"),
                 ),
                 target(
                     "10.0.1.7",
@@ -210,30 +266,32 @@ mod tests {
                     Some("Elb.RegistrationInProgress"),
                     None,
                 ),
+                target("10.0.1.8", "weird", None, None),
             ],
         );
         assert_eq!(
             second,
-            ["target `10.0.1.7:8080` in `web-blue`: initial (Elb.RegistrationInProgress)"]
+            [
+                "targets in `web-blue`: 1 healthy, 1 initial, 1 unhealthy, 1 weird",
+                "target `10.0.1.6:8080` in `web-blue`: unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [404])",
+            ]
         );
-        let third = log.observe(
+        // A target that recovers and fails again is said again.
+        log.observe(BLUE, &[target("10.0.1.6", "healthy", None, None)]);
+        let again = log.observe(
             BLUE,
-            &[
-                target("10.0.1.5", "healthy", None, None),
-                target("10.0.1.6", "healthy", None, None),
-                target(
-                    "10.0.1.7",
-                    "unhealthy",
-                    Some("Target.ResponseCodeMismatch"),
-                    Some("Health checks failed with these codes: [404]"),
-                ),
-            ],
+            &[target(
+                "10.0.1.6",
+                "unhealthy",
+                Some("Target.ResponseCodeMismatch"),
+                Some("Health checks failed with these codes: [404]"),
+            )],
         );
         assert_eq!(
-            third,
+            again,
             [
-                "target `10.0.1.6:8080` in `web-blue`: healthy",
-                "target `10.0.1.7:8080` in `web-blue`: unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [404])",
+                "targets in `web-blue`: 1 unhealthy",
+                "target `10.0.1.6:8080` in `web-blue`: unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [404])",
             ]
         );
     }

@@ -1239,16 +1239,22 @@ fn a_failed_deployment_names_the_targets_that_failed_their_health_checks() {
     assert_lines(
         &result.stderr,
         &[
+            "bgtool: deploy: targets in `web`: 1 healthy, 1 initial",
+            "bgtool: deploy: targets in `web`: 1 healthy, 1 unhealthy",
             "bgtool: deploy: target `10.0.1.7:8080` in `web`: unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [404])",
-            "bgtool: deploy: target `10.0.1.7:8080` in `web`: draining (Target.DeregistrationInProgress: Target deregistration is in progress)",
+            "bgtool: deploy: targets in `web`: 1 healthy, 1 draining",
             "bgtool: deploy: target `10.0.1.7:8080` in `web` was unhealthy (Target.ResponseCodeMismatch: Health checks failed with these codes: [404])",
             "bgtool: error: deployment `ecs-svc/new` failed: ECS deployment circuit breaker: tasks failed to start.",
         ],
     );
-    // The first look says only what fails: neither the healthy target nor the new one still
-    // registering.
+    // Targets are counted; only a failing one is named.
     assert!(!result.stderr.contains("10.0.1.5"), "{}", result.stderr);
-    assert!(!result.stderr.contains("initial"), "{}", result.stderr);
+    assert_eq!(
+        result.stderr.matches("`10.0.1.7:8080` in `web`: ").count(),
+        1,
+        "{}",
+        result.stderr
+    );
     let asked: Vec<Value> = server
         .calls()
         .into_iter()
@@ -1763,9 +1769,11 @@ fn wait_reads_target_health_from_moto() {
             break;
         }
     };
-    read_until(&|line| line.contains("IN_PROGRESS: 0/1 running"), &mut seen);
-    // A target registered while the watch runs is said on the next look; the healthy one there
-    // from the start is not.
+    read_until(
+        &|line| line == "bgtool: deploy: targets in `rolling`: 1 healthy",
+        &mut seen,
+    );
+    // A target registered while the watch runs is counted on the next look.
     let group = aws_on_moto(&[
         "elbv2",
         "describe-target-groups",
@@ -1787,7 +1795,7 @@ fn wait_reads_target_health_from_moto() {
     ]);
     assert_eq!(registered.code, 0, "{}", registered.stderr);
     read_until(
-        &|line| line == "bgtool: deploy: target `10.20.1.11:8080` in `rolling`: healthy",
+        &|line| line == "bgtool: deploy: targets in `rolling`: 2 healthy",
         &mut seen,
     );
     let killed = Command::new("kill")
@@ -1798,8 +1806,14 @@ fn wait_reads_target_health_from_moto() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130), "{}", seen.join("\n"));
     assert!(
-        !seen.iter().any(|line| line.contains("10.20.1.10")),
+        seen.iter()
+            .any(|line| line.contains("IN_PROGRESS: 0/1 running")),
         "{}",
+        seen.join("\n")
+    );
+    assert!(
+        !seen.iter().any(|line| line.contains("10.20.1.1")),
+        "healthy targets are counted, not named: {}",
         seen.join("\n")
     );
     assert!(
