@@ -587,7 +587,7 @@ pub struct DeployArgs {
     #[arg(long, value_name = "NAME")]
     pub cluster: String,
 
-    /// The service to deploy to (ECS deployment controller).
+    /// The service to deploy to (ECS or CODE_DEPLOY deployment controller).
     #[arg(long, value_name = "NAME")]
     pub service: String,
 
@@ -640,7 +640,8 @@ pub struct WaitArgs {
     #[arg(long, value_name = "NAME")]
     pub service: String,
 
-    /// The deployment to follow (`ecs-svc/…`) [default: the one in progress].
+    /// The deployment to follow: `ecs-svc/…` (ECS) or `d-…` (CodeDeploy) [default: the one in
+    /// progress].
     #[arg(long, value_name = "ID")]
     pub deployment: Option<String>,
 
