@@ -47,23 +47,12 @@ async fn look_until(
 ) -> Result<Ended> {
     let follow = async {
         let mut failed_looks = 0;
-        let started = tokio::time::Instant::now();
-        let mut last_said = started;
+        let mut still_running = StillRunning::new(settings, bound);
         loop {
             match look().await {
                 Ok((lines, outcome)) => {
                     failed_looks = 0;
-                    if !lines.is_empty() {
-                        last_said = tokio::time::Instant::now();
-                    } else if last_said.elapsed() >= settings.still_running_every {
-                        progress(&format!(
-                            "still running, no change in the last {}: watched {} of up to {}",
-                            minutes(settings.still_running_every),
-                            span(started.elapsed()),
-                            minutes(bound)
-                        ));
-                        last_said = tokio::time::Instant::now();
-                    }
+                    still_running.after_look(lines.len());
                     for line in lines {
                         progress(&line);
                     }
@@ -116,6 +105,43 @@ pub async fn watch_until(
         Ok((lines, outcome))
     };
     look_until("the service", look, bound, settings, signals).await
+}
+
+/// A line after `--still-running-every` without one, so a long quiet stretch does not look hung
+/// (and CI that stops silent steps lets the watch go on).
+struct StillRunning {
+    started: tokio::time::Instant,
+    last_said: tokio::time::Instant,
+    every: Duration,
+    bound: Duration,
+}
+
+impl StillRunning {
+    fn new(settings: &WatchSettings, bound: Duration) -> Self {
+        let now = tokio::time::Instant::now();
+        Self {
+            started: now,
+            last_said: now,
+            every: settings.still_running_every,
+            bound,
+        }
+    }
+
+    /// After a look that printed `printed` lines: says it is still running if it has been quiet
+    /// for long enough.
+    fn after_look(&mut self, printed: usize) {
+        if printed > 0 {
+            self.last_said = tokio::time::Instant::now();
+        } else if self.last_said.elapsed() >= self.every {
+            progress(&format!(
+                "still running, no change in the last {}: watched {} of up to {}",
+                minutes(self.every),
+                span(self.started.elapsed()),
+                minutes(self.bound)
+            ));
+            self.last_said = tokio::time::Instant::now();
+        }
+    }
 }
 
 /// The wall clock, in seconds since the Unix epoch: for saying when a bake ends.
@@ -233,10 +259,13 @@ pub async fn roll_back(
         },
     }
     let mut watch = Watch::primary(&before);
+    let mut still_running = StillRunning::new(settings, ROLLBACK_WAIT);
     let follow = async {
         loop {
             let description = ecs.describe_service(cluster, service).await?;
-            for line in watch.observe(&description).0 {
+            let lines = watch.observe(&description).0;
+            still_running.after_look(lines.len());
+            for line in lines {
                 progress(&line);
             }
             if settled(&description, previous) {
@@ -440,10 +469,12 @@ pub async fn roll_back_code_deploy(
             "CodeDeploy rolls back with deployment `{rollback}`"
         ));
         let mut watch = codedeploy::Watch::default();
+        let mut still_running = StillRunning::new(settings, ROLLBACK_WAIT);
         loop {
             let deployment = codedeploy.deployment(&rollback).await?;
             let target = codedeploy.deployment_target(&rollback).await?;
             let (lines, outcome) = watch.observe(&deployment, target.as_ref());
+            still_running.after_look(lines.len());
             for line in lines {
                 progress(&line);
             }
