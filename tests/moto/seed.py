@@ -52,61 +52,39 @@ def main(endpoint: str) -> None:
         for cidr, zone in (("10.20.1.0/24", "us-east-1a"), ("10.20.2.0/24", "us-east-1b"))
     ]
     group = ec2.create_security_group(GroupName="web-tasks", Description="web tasks", VpcId=vpc)["GroupId"]
-    blue = elb.create_target_group(
-        Name="web-blue", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
-    )["TargetGroups"][0]["TargetGroupArn"]
     network = {"awsvpcConfiguration": {"subnets": subnets, "securityGroups": [group], "assignPublicIp": "DISABLED"}}
 
-    ecs.create_service(
-        cluster=CLUSTER,
-        serviceName="web",
-        taskDefinition=web_2,
-        desiredCount=2,
-        launchType="FARGATE",
-        deploymentController={"type": "CODE_DEPLOY"},
-        loadBalancers=[{"targetGroupArn": blue, "containerName": "app", "containerPort": 8080}],
-        networkConfiguration=network,
-    )
-    primary = ecs.create_task_set(
-        cluster=CLUSTER,
-        service="web",
-        taskDefinition=web_1,
-        launchType="FARGATE",
-        networkConfiguration=network,
-    )["taskSet"]["taskSetArn"]
-    ecs.update_service_primary_task_set(cluster=CLUSTER, service="web", primaryTaskSet=primary)
-    ecs.create_task_set(
-        cluster=CLUSTER,
-        service="web",
-        taskDefinition=web_2,
-        launchType="FARGATE",
-        networkConfiguration=network,
-    )
+    def target_group(name: str) -> str:
+        return elb.create_target_group(
+            Name=name, Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
+        )["TargetGroups"][0]["TargetGroupArn"]
+
+    def service(name: str, task_definition: str, controller: str, desired: int, group: str | None = None) -> None:
+        """A Fargate service in the test network, behind `group` (container `app`, port 8080)."""
+        balanced = {} if group is None else {
+            "loadBalancers": [{"targetGroupArn": group, "containerName": "app", "containerPort": 8080}]}
+        ecs.create_service(cluster=CLUSTER, serviceName=name, taskDefinition=task_definition, desiredCount=desired,
+                           launchType="FARGATE", deploymentController={"type": controller},
+                           networkConfiguration=network, **balanced)
+
+    def task_set(name: str, task_definition: str) -> str:
+        return ecs.create_task_set(cluster=CLUSTER, service=name, taskDefinition=task_definition,
+                                   launchType="FARGATE", networkConfiguration=network)["taskSet"]["taskSetArn"]
+
+    def primary_task_set(name: str, task_definition: str) -> None:
+        """A task set of `name` running `task_definition`, made PRIMARY (production traffic)."""
+        ecs.update_service_primary_task_set(cluster=CLUSTER, service=name,
+                                            primaryTaskSet=task_set(name, task_definition))
+
+    service("web", web_2, "CODE_DEPLOY", 2, target_group("web-blue"))
+    primary_task_set("web", web_1)
+    task_set("web", web_2)
 
     # `owned`: the family Terraform owns in the ownership tests; its CODE_DEPLOY service runs the
     # first revision, as after `terraform apply`. The tests register further revisions.
     owned_1 = register("owned")
-    owned_blue = elb.create_target_group(
-        Name="owned-blue", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
-    )["TargetGroups"][0]["TargetGroupArn"]
-    ecs.create_service(
-        cluster=CLUSTER,
-        serviceName="owned",
-        taskDefinition=owned_1,
-        desiredCount=2,
-        launchType="FARGATE",
-        deploymentController={"type": "CODE_DEPLOY"},
-        loadBalancers=[{"targetGroupArn": owned_blue, "containerName": "app", "containerPort": 8080}],
-        networkConfiguration=network,
-    )
-    owned_primary = ecs.create_task_set(
-        cluster=CLUSTER,
-        service="owned",
-        taskDefinition=owned_1,
-        launchType="FARGATE",
-        networkConfiguration=network,
-    )["taskSet"]["taskSetArn"]
-    ecs.update_service_primary_task_set(cluster=CLUSTER, service="owned", primaryTaskSet=owned_primary)
+    service("owned", owned_1, "CODE_DEPLOY", 2, target_group("owned-blue"))
+    primary_task_set("owned", owned_1)
 
     ecs.create_service(
         cluster=CLUSTER,
@@ -117,53 +95,15 @@ def main(endpoint: str) -> None:
     )
     # `native`: the ECS-native pipeline's service, deployed by `bgtool deploy` in the tests.
     native_1 = register("native")
-    ecs.create_service(
-        cluster=CLUSTER,
-        serviceName="native",
-        taskDefinition=native_1,
-        desiredCount=0,
-        launchType="FARGATE",
-        deploymentController={"type": "ECS"},
-        networkConfiguration=network,
-    )
+    service("native", native_1, "ECS", 0)
     # `rolling`: an ECS deployment that never ends, behind a target group with one target.
-    rolling_group = elb.create_target_group(
-        Name="rolling", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
-    )["TargetGroups"][0]["TargetGroupArn"]
+    rolling_group = target_group("rolling")
     elb.register_targets(TargetGroupArn=rolling_group, Targets=[{"Id": "10.20.1.10", "Port": 8080}])
-    ecs.create_service(
-        cluster=CLUSTER,
-        serviceName="rolling",
-        taskDefinition=native_1,
-        desiredCount=1,
-        launchType="FARGATE",
-        deploymentController={"type": "ECS"},
-        loadBalancers=[{"targetGroupArn": rolling_group, "containerName": "app", "containerPort": 8080}],
-        networkConfiguration=network,
-    )
+    service("rolling", native_1, "ECS", 1, rolling_group)
     # `classic`: a CODE_DEPLOY service with its CodeDeploy application and group, for `deploy`.
     classic_1 = register("classic")
-    classic_blue = elb.create_target_group(
-        Name="classic-blue", Protocol="HTTP", Port=8080, VpcId=vpc, TargetType="ip"
-    )["TargetGroups"][0]["TargetGroupArn"]
-    ecs.create_service(
-        cluster=CLUSTER,
-        serviceName="classic",
-        taskDefinition=classic_1,
-        desiredCount=1,
-        launchType="FARGATE",
-        deploymentController={"type": "CODE_DEPLOY"},
-        loadBalancers=[{"targetGroupArn": classic_blue, "containerName": "app", "containerPort": 8080}],
-        networkConfiguration=network,
-    )
-    classic_primary = ecs.create_task_set(
-        cluster=CLUSTER,
-        service="classic",
-        taskDefinition=classic_1,
-        launchType="FARGATE",
-        networkConfiguration=network,
-    )["taskSet"]["taskSetArn"]
-    ecs.update_service_primary_task_set(cluster=CLUSTER, service="classic", primaryTaskSet=classic_primary)
+    service("classic", classic_1, "CODE_DEPLOY", 1, target_group("classic-blue"))
+    primary_task_set("classic", classic_1)
     codedeploy = boto3.client("codedeploy", **session)
     codedeploy.create_application(applicationName="classic", computePlatform="ECS")
     codedeploy.create_deployment_group(
@@ -174,7 +114,7 @@ def main(endpoint: str) -> None:
         deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
         ecsServices=[{"serviceName": "classic", "clusterName": CLUSTER}],
     )
-    print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1, owned:1, native:1, classic:1; services web, worker, owned, native, classic; CodeDeploy classic/classic")
+    print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1, owned:1, native:1, classic:1; services web, worker, owned, native, rolling, classic; CodeDeploy classic/classic")
 
 
 if __name__ == "__main__":
