@@ -87,12 +87,13 @@ fn deploying(rollout: &str, running: u32, events: Value) -> Value {
 }
 
 /// What a scenario's ECS does. DescribeServices answers `before` (one per call, the last
-/// repeating) until UpdateService, then `after` (likewise) until a rollback, then `rolled_back`.
+/// repeating) until UpdateService, then `after` (likewise) until a rollback, then `rolled_back`
+/// (likewise).
 #[derive(Default)]
 struct Script {
     before: Vec<Value>,
     after: Vec<Value>,
-    rolled_back: Option<Value>,
+    rolled_back: Vec<Value>,
     /// DescribeServices calls after UpdateService answered with ThrottlingException first.
     throttled_looks: usize,
     stopped_tasks: Vec<Value>,
@@ -120,6 +121,7 @@ struct State {
     rolled_back: bool,
     looks_before: usize,
     looks_after: usize,
+    looks_rolled_back: usize,
     throttled: usize,
     calls: Vec<(String, Value)>,
     code_deploy_looks: std::collections::HashMap<String, usize>,
@@ -138,7 +140,8 @@ impl State {
         match action {
             "DescribeServices" => {
                 let current = if self.rolled_back {
-                    self.script.rolled_back.clone().unwrap_or(Value::Null)
+                    self.looks_rolled_back += 1;
+                    nth(&self.script.rolled_back, self.looks_rolled_back - 1)
                 } else if self.updated && !self.script.after.is_empty() {
                     if self.throttled < self.script.throttled_looks {
                         self.throttled += 1;
@@ -930,7 +933,7 @@ fn a_deployment_that_runs_out_of_time_is_rolled_back() {
     let server = ScriptedEcs::start(Script {
         before: vec![settled_on_previous()],
         after: vec![deploying("IN_PROGRESS", 1, json!([]))],
-        rolled_back: Some(back_on_previous()),
+        rolled_back: vec![back_on_previous()],
         ..Script::default()
     });
     let (result, elapsed) = server.deploy(&["--timeout", "0.5"]);
@@ -971,7 +974,7 @@ fn an_interrupt_rolls_the_deployment_back_and_exits_130() {
     let server = ScriptedEcs::start(Script {
         before: vec![settled_on_previous()],
         after: vec![deploying("IN_PROGRESS", 1, json!([]))],
-        rolled_back: Some(back_on_previous()),
+        rolled_back: vec![back_on_previous()],
         ..Script::default()
     });
     let taskdef = fixture("deploy/taskdef.json");
@@ -1136,7 +1139,7 @@ fn wait_and_rollback_work_on_a_deployment_started_elsewhere() {
     // `rollback`: the scripted ECS answers `rolled_back` once StopServiceDeployment arrives.
     let rolling = ScriptedEcs::start(Script {
         before: vec![in_progress()],
-        rolled_back: Some(back_on_previous()),
+        rolled_back: vec![back_on_previous()],
         ..Script::default()
     });
     let result = rolling.on_web("rollback", &[]);
@@ -1153,6 +1156,24 @@ fn wait_and_rollback_work_on_a_deployment_started_elsewhere() {
             .contains(&"StopServiceDeployment".to_owned())
     );
     insta::assert_snapshot!("rollback_stderr", result.stderr);
+
+    // A rollback that takes a while says it is still running.
+    let mut slowly_back = vec![in_progress(); 8];
+    slowly_back.push(back_on_previous());
+    let slow = ScriptedEcs::start(Script {
+        before: vec![in_progress()],
+        rolled_back: slowly_back,
+        ..Script::default()
+    });
+    let result = slow.on_web("rollback", &["--still-running-every", "0.1"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(
+        result.stderr.lines().any(|line| line
+            .starts_with("bgtool: deploy: still running, no change in the last 0.1 s: watched ")
+            && line.ends_with(" of up to 30 min")),
+        "{}",
+        result.stderr
+    );
 
     // Nothing in progress: nothing to roll back, said as an error.
     let idle = ScriptedEcs::start(Script {
