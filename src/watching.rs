@@ -191,8 +191,9 @@ impl Stages {
 }
 
 /// The health of the service's targets (DescribeTargetHealth of each of its target groups, each
-/// look until the deployment ends), one line per change; when it fails, the targets last seen
-/// failing their health checks, with the load balancer's reasons. Extra detail only: if it cannot
+/// look until the deployment ends), as [`HealthLog`] words it: each group's count by state when
+/// it changes, each target that starts failing, and when the deployment fails, the targets last
+/// seen failing, with the load balancer's reasons. Extra detail only: if it cannot
 /// be read (a policy without `elasticloadbalancing:DescribeTargetHealth`), that is said once and
 /// the watch goes on without it.
 #[derive(Default)]
