@@ -82,9 +82,12 @@ pub trait Ecs {
 
 /// The CodeDeploy calls `bgtool deploy` makes for services with the CODE_DEPLOY controller.
 pub trait CodeDeploy {
-    /// Every deployment group of every application (ListApplications, ListDeploymentGroups,
-    /// GetDeploymentGroup), to find the one of a service.
-    fn deployment_groups(&self) -> impl Future<Output = anyhow::Result<Vec<DeploymentGroup>>>;
+    /// Every deployment group of every application that this identity may read
+    /// (ListApplications, ListDeploymentGroups, BatchGetDeploymentGroups), to find the one of a
+    /// service. Groups and applications the policy does not let it read are counted in
+    /// [`GroupListing::skipped`], not failed on: in an account shared with other teams, a
+    /// least-privilege policy names only its own group.
+    fn deployment_groups(&self) -> impl Future<Output = anyhow::Result<GroupListing>>;
 
     /// GetDeploymentGroup.
     fn deployment_group(
@@ -127,6 +130,14 @@ pub trait CodeDeploy {
 
     /// StopDeployment with automatic rollback.
     fn stop_deployment(&self, id: &str) -> impl Future<Output = anyhow::Result<()>>;
+}
+
+/// What [`CodeDeploy::deployment_groups`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupListing {
+    pub groups: Vec<DeploymentGroup>,
+    /// `application` or `application/group` names that access was denied to.
+    pub skipped: Vec<String>,
 }
 
 /// Runs `work` against the real ECS on a single-threaded runtime, within the `--timeout` budget.

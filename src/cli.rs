@@ -60,7 +60,8 @@ pub enum Command {
     /// Write the whole blue/green stack as Terraform: VPC, load balancer, ECS, IAM, ECR,
     /// CodeBuild, CodeDeploy and CodePipeline.
     ///
-    /// For Terraform >= 1.5 and the hashicorp/aws provider 6.x. By default one file on standard
+    /// For Terraform 1.5 or newer and the hashicorp/aws provider: 5.100 or newer for the CodeDeploy
+    /// strategy, 6.21 or newer for the ECS-native one. By default one file on standard
     /// output (`bgtool emit-hcl > main.tf`); with --out-dir a module directory, with the
     /// buildspec.yml and appspec_template.yaml the stack expects. Every value is checked against
     /// AWS's naming rules before anything is written.
@@ -431,7 +432,8 @@ pub struct EmitHclArgs {
     pub branch: String,
 
     /// Who runs the blue/green deployment: CodeDeploy (CodeDeployToECS pipeline action), or ECS
-    /// itself (deployment strategy on the service, standard ECS pipeline action).
+    /// itself (deployment strategy on the service; the pipeline's Deploy stage runs `bgtool
+    /// deploy` in CodeBuild).
     #[arg(long, value_enum, default_value_t = StrategyArg::Codedeploy)]
     pub strategy: StrategyArg,
 

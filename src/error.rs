@@ -71,12 +71,35 @@ impl fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
+/// AWS refused a call for want of permission: a [`Hinted`] that callers can tell apart, since
+/// some denials only mean "not ours" (another team's CodeDeploy group in a shared account).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessDenied(pub Hinted);
+
+impl fmt::Display for AccessDenied {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0.message)
+    }
+}
+
+impl std::error::Error for AccessDenied {}
+
+/// Whether AWS refused the call for want of permission.
+#[must_use]
+pub fn is_access_denied(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<AccessDenied>().is_some())
+}
+
 /// The first hint anywhere in an error's chain.
 #[must_use]
 pub fn hint_of(error: &anyhow::Error) -> Option<&str> {
     error.chain().find_map(|cause| {
         if let Some(hinted) = cause.downcast_ref::<Hinted>() {
             Some(hinted.hint.as_str())
+        } else if let Some(denied) = cause.downcast_ref::<AccessDenied>() {
+            Some(denied.0.hint.as_str())
         } else {
             cause
                 .downcast_ref::<UsageError>()

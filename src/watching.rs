@@ -346,11 +346,31 @@ pub async fn deployment_group(
     if let Some((application, group)) = &settings.deployment_group {
         return codedeploy.deployment_group(application, group).await;
     }
-    let groups = codedeploy.deployment_groups().await?;
-    let found = group_of(&groups, cluster, service).cloned().ok_or_else(|| {
+    let listing = codedeploy.deployment_groups().await?;
+    if settings.aws.verbose && !listing.skipped.is_empty() {
+        note(&format!(
+            "finding the deployment group: {} not readable with this identity's policy, skipped: {}",
+            listing.skipped.len(),
+            listing
+                .skipped
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let found = group_of(&listing.groups, cluster, service).cloned().ok_or_else(|| {
+        let unread = if listing.skipped.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " ({} application or group not readable with this identity's policy; `--verbose` names them)",
+                listing.skipped.len()
+            )
+        };
         Hinted::new(
-            format!("no CodeDeploy deployment group deploys service `{service}` of cluster `{cluster}`"),
-            "name it with `--application NAME --deployment-group NAME`",
+            format!("no CodeDeploy deployment group deploys service `{service}` of cluster `{cluster}`{unread}"),
+            "name it with `--application NAME --deployment-group NAME` (an emitted stack outputs both)",
         )
     })?;
     note(&format!(

@@ -11,10 +11,11 @@ use aws_sdk_codedeploy::types::{
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::CodeDeploy;
 use super::sdk::{BodyCapture, Call, Explainer, Lookup, captured_json, send};
+use super::{CodeDeploy, GroupListing};
 use crate::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, TrafficRouting};
 use crate::config::AwsSettings;
+use crate::error::is_access_denied;
 
 /// CodeDeploy through aws-sdk-codedeploy.
 #[derive(Debug, Clone)]
@@ -147,8 +148,83 @@ struct Config {
     traffic_routing_config: Option<TrafficRouting>,
 }
 
+/// BatchGetDeploymentGroups takes at most this many names a call (CodeDeploy API reference).
+const BATCH_GET_DEPLOYMENT_GROUPS_LIMIT: usize = 100;
+
+#[derive(Debug, Deserialize)]
+struct Groups {
+    #[serde(rename = "deploymentGroupsInfo", default)]
+    deployment_groups_info: Vec<DeploymentGroup>,
+}
+
+impl SdkCodeDeploy {
+    /// BatchGetDeploymentGroups of `names` in `application`, into `listing`. IAM judges a batch
+    /// as a whole, so a denied batch is asked again one name at a time; a name still denied is
+    /// another team's group, counted as skipped.
+    async fn read_groups(
+        &self,
+        application: &str,
+        names: &[String],
+        listing: &mut GroupListing,
+    ) -> Result<()> {
+        match self.batch_get_groups(application, names).await {
+            Ok(groups) => {
+                listing.groups.extend(groups);
+                Ok(())
+            }
+            Err(error) if is_access_denied(&error) && names.len() > 1 => {
+                for name in names {
+                    match self
+                        .batch_get_groups(application, std::slice::from_ref(name))
+                        .await
+                    {
+                        Ok(groups) => listing.groups.extend(groups),
+                        Err(error) if is_access_denied(&error) => {
+                            listing.skipped.push(format!("{application}/{name}"));
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
+                Ok(())
+            }
+            Err(error) if is_access_denied(&error) => {
+                listing
+                    .skipped
+                    .extend(names.iter().map(|name| format!("{application}/{name}")));
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn batch_get_groups(
+        &self,
+        application: &str,
+        names: &[String],
+    ) -> Result<Vec<DeploymentGroup>> {
+        let call = self.call(
+            "codedeploy:BatchGetDeploymentGroups",
+            format!("the deployment groups of `{application}`"),
+        );
+        let capture = BodyCapture::default();
+        send!(
+            self,
+            call,
+            self.client
+                .batch_get_deployment_groups()
+                .application_name(application)
+                .set_deployment_group_names(Some(names.to_vec()))
+                .customize()
+                .interceptor(capture.clone())
+        )?;
+        let groups: Groups = serde_json::from_value(captured_json(&capture, &call.subject)?)
+            .with_context(|| format!("{}: unexpected answer from CodeDeploy", call.subject))?;
+        Ok(groups.deployment_groups_info)
+    }
+}
+
 impl CodeDeploy for SdkCodeDeploy {
-    async fn deployment_groups(&self) -> Result<Vec<DeploymentGroup>> {
+    async fn deployment_groups(&self) -> Result<GroupListing> {
         let call = self.call(
             "codedeploy:ListApplications",
             "listing the CodeDeploy applications".to_owned(),
@@ -168,13 +244,13 @@ impl CodeDeploy for SdkCodeDeploy {
             ))
         })
         .await?;
-        let mut groups = Vec::new();
+        let mut listing = GroupListing::default();
         for application in applications {
             let call = self.call(
                 "codedeploy:ListDeploymentGroups",
                 format!("listing the deployment groups of `{application}`"),
             );
-            let names = every_page(&call, async |token| {
+            let listed = every_page(&call, async |token| {
                 let page = send!(
                     self,
                     call,
@@ -189,12 +265,20 @@ impl CodeDeploy for SdkCodeDeploy {
                     page.next_token().map(ToOwned::to_owned),
                 ))
             })
-            .await?;
-            for name in names {
-                groups.push(self.deployment_group(&application, &name).await?);
+            .await;
+            let names = match listed {
+                Ok(names) => names,
+                Err(error) if is_access_denied(&error) => {
+                    listing.skipped.push(application.clone());
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            for chunk in names.chunks(BATCH_GET_DEPLOYMENT_GROUPS_LIMIT) {
+                self.read_groups(&application, chunk, &mut listing).await?;
             }
         }
-        Ok(groups)
+        Ok(listing)
     }
 
     async fn deployment_group(&self, application: &str, group: &str) -> Result<DeploymentGroup> {

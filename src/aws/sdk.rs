@@ -26,7 +26,7 @@ use super::Ecs;
 use super::load_balancing::SdkLoadBalancing;
 use crate::config::AwsSettings;
 use crate::deploy::{ServiceDeploymentState, StoppedTask};
-use crate::error::Hinted;
+use crate::error::{AccessDenied, Hinted};
 use crate::service::ServiceDescription;
 use crate::target_health::TargetHealth;
 
@@ -246,13 +246,13 @@ impl Explainer {
         let subject = &call.subject;
         let service = self.service;
         match code {
-            "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => Hinted::new(
+            "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => AccessDenied(Hinted::new(
                 format!("{subject}: access denied: {message}"),
                 format!(
                     "allow `{}` in the IAM policy of the identity bgtool runs as (in CodeBuild, the project's service role)",
                     call.action
                 ),
-            )
+            ))
             .into(),
             "UnrecognizedClientException"
             | "InvalidClientTokenId"

@@ -110,6 +110,12 @@ struct Script {
     target_health: Vec<(&'static str, Vec<Value>)>,
     /// DescribeTargetHealth answers AccessDenied.
     target_health_denied: bool,
+    /// An identity policy every call is authorized against (AccessDenied otherwise), as IAM
+    /// would: actions and resource ARNs per the Service Authorization Reference.
+    policy: Option<Value>,
+    /// CodeDeploy: the applications and their groups in the account; default `other` and `web`,
+    /// one group each, named after the application.
+    applications: Vec<(&'static str, Vec<&'static str>)>,
 }
 
 #[derive(Default)]
@@ -127,6 +133,8 @@ struct State {
     code_deploy_looks: std::collections::HashMap<String, usize>,
     stage_looks: usize,
     health_looks: std::collections::HashMap<String, usize>,
+    /// The messages of the AccessDenied answers given under `Script::policy`.
+    denied: Vec<String>,
 }
 
 fn nth(list: &[Value], index: usize) -> Value {
@@ -136,6 +144,30 @@ fn nth(list: &[Value], index: usize) -> Value {
 }
 
 impl State {
+    /// AccessDenied, when the script's policy does not allow every authorization of the call.
+    fn refusal(&self, action: &str, body: &Value) -> Option<Value> {
+        let policy = self.script.policy.as_ref()?;
+        // Every scripted deployment is one of group `web`/`web`.
+        crate::iam::authorizations(action, body, |_| "web/web".to_owned())
+            .iter()
+            .find(|needed| !crate::iam::allows(policy, needed))
+            .map(|needed| {
+                let mut refused = crate::iam::denied(needed);
+                if action == "DescribeTargetHealth" {
+                    refused["__type"] = "AccessDenied".into();
+                }
+                refused
+            })
+    }
+
+    fn applications(&self) -> Vec<(&'static str, Vec<&'static str>)> {
+        if self.script.applications.is_empty() {
+            vec![("other", vec!["other"]), ("web", vec!["web"])]
+        } else {
+            self.script.applications.clone()
+        }
+    }
+
     fn answer(&mut self, action: &str, body: &Value) -> (u16, Value) {
         match action {
             "DescribeServices" => {
@@ -274,37 +306,38 @@ impl State {
     fn answer_code_deploy(&mut self, action: &str, body: &Value) -> (u16, Value) {
         let id = body["deploymentId"].as_str().unwrap_or_default().to_owned();
         match action {
-            "ListApplications" => (200, json!({"applications": ["other", "web"]})),
+            "ListApplications" => {
+                let names: Vec<&str> = self.applications().iter().map(|(name, _)| *name).collect();
+                (200, json!({"applications": names}))
+            }
             "ListDeploymentGroups" => {
-                let groups = if body["applicationName"] == "web" {
-                    json!(["web"])
-                } else {
-                    json!(["other"])
-                };
+                let groups = self
+                    .applications()
+                    .into_iter()
+                    .find(|(name, _)| body["applicationName"] == *name)
+                    .map(|(_, groups)| groups)
+                    .unwrap_or_default();
                 (
                     200,
                     json!({"applicationName": body["applicationName"], "deploymentGroups": groups}),
                 )
             }
-            "GetDeploymentGroup" => {
-                let cluster = if body["applicationName"] == "web" {
-                    "main"
-                } else {
-                    "staging"
-                };
-                (
-                    200,
-                    json!({"deploymentGroupInfo": {
-                        "applicationName": body["applicationName"],
-                        "deploymentGroupName": body["deploymentGroupName"],
-                        "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
-                        "ecsServices": [{"serviceName": "web", "clusterName": cluster}],
-                        "blueGreenDeploymentConfiguration": {
-                            "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 5},
-                            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}
-                        }
-                    }}),
-                )
+            "GetDeploymentGroup" => (
+                200,
+                json!({"deploymentGroupInfo": group_info(
+                    body["applicationName"].as_str().unwrap(),
+                    body["deploymentGroupName"].as_str().unwrap(),
+                )}),
+            ),
+            "BatchGetDeploymentGroups" => {
+                let application = body["applicationName"].as_str().unwrap();
+                let groups: Vec<Value> = body["deploymentGroupNames"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|name| group_info(application, name.as_str().unwrap()))
+                    .collect();
+                (200, json!({"deploymentGroupsInfo": groups}))
             }
             "GetDeploymentConfig" => (
                 200,
@@ -356,6 +389,27 @@ impl State {
             ),
         }
     }
+}
+
+/// A deployment group as GetDeploymentGroup describes it: group `web` of application `web`
+/// deploys service `web` of cluster `main`; every other group deploys a `web` of cluster
+/// `staging`, another team's.
+fn group_info(application: &str, group: &str) -> Value {
+    let cluster = if application == "web" && group == "web" {
+        "main"
+    } else {
+        "staging"
+    };
+    json!({
+        "applicationName": application,
+        "deploymentGroupName": group,
+        "deploymentConfigName": "CodeDeployDefault.ECSAllAtOnce",
+        "ecsServices": [{"serviceName": "web", "clusterName": cluster}],
+        "blueGreenDeploymentConfiguration": {
+            "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 5},
+            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}
+        }
+    })
 }
 
 /// The fields of a form-encoded (Query protocol) request, as a JSON object.
@@ -461,7 +515,15 @@ impl ScriptedEcs {
                 let (status, reply) = {
                     let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
                     state.calls.push((action.clone(), body.clone()));
-                    state.answer(&action, &body)
+                    match state.refusal(&action, &body) {
+                        Some(refused) => {
+                            state
+                                .denied
+                                .push(refused["message"].as_str().unwrap().to_owned());
+                            (400, refused)
+                        }
+                        None => state.answer(&action, &body),
+                    }
                 };
                 let (content_type, text) = if target.is_some() {
                     ("application/x-amz-json-1.1", reply.to_string())
@@ -490,6 +552,15 @@ impl ScriptedEcs {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .calls
+            .clone()
+    }
+
+    /// The AccessDenied messages the script's policy answered with.
+    fn denied(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .denied
             .clone()
     }
 
@@ -541,8 +612,9 @@ impl ScriptedEcs {
     }
 }
 
-const ACTIONS: [&str; 21] = [
+const ACTIONS: [&str; 22] = [
     "DescribeTargetHealth",
+    "BatchGetDeploymentGroups",
     "DescribeServiceDeployments",
     "ListApplications",
     "ListDeploymentGroups",
@@ -1584,6 +1656,175 @@ fn a_code_deploy_deployment_out_of_time_is_stopped_with_rollback() {
     assert_never_deregisters(&server);
 }
 
+/// An account shared with other teams: their applications, and a second group in this one,
+/// that the example policy does not let bgtool read.
+fn shared_account() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("payments", vec!["payments"]),
+        ("web", vec!["web", "web-canary"]),
+        ("zeta", vec!["zeta"]),
+    ]
+}
+
+fn rolled_back_in_time() -> Vec<(&'static str, Vec<(Value, Value)>)> {
+    vec![
+        (
+            "d-NEW",
+            vec![look(
+                "d-NEW",
+                "InProgress",
+                &[("Install", "InProgress")],
+                0.0,
+            )],
+        ),
+        (
+            "d-ROLLBACK",
+            vec![
+                look("d-ROLLBACK", "InProgress", &[], 0.0),
+                look("d-ROLLBACK", "Succeeded", &[], 0.0),
+            ],
+        ),
+    ]
+}
+
+#[test]
+fn under_the_example_policy_a_shared_account_deploys_and_rolls_back() {
+    // Found by discovery: what the policy does not let it read is skipped, not failed on.
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        deployments: vec![(
+            "d-NEW",
+            vec![look(
+                "d-NEW",
+                "Succeeded",
+                &[("AfterAllowTraffic", "Succeeded")],
+                100.0,
+            )],
+        )],
+        policy: Some(crate::iam::example_policy()),
+        applications: shared_account(),
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--verbose"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: note: finding the deployment group: 3 not readable with this identity's policy, skipped: `payments`, `web/web-canary`, `zeta`",
+            "bgtool: note: service `web` deploys through CodeDeploy `web`/`web`",
+            &format!("bgtool: note: deployment `d-NEW` succeeded: `web` runs `{REGISTERED}`"),
+        ],
+    );
+    // Refused: the two other applications' listings, the batch of both groups of `web`, and
+    // `web-canary` alone. Nothing else.
+    let denied = server.denied();
+    assert_eq!(denied.len(), 4, "{denied:#?}");
+    assert!(
+        denied.iter().all(
+            |message| message.contains("codedeploy:ListDeploymentGroups")
+                || message.contains("codedeploy:BatchGetDeploymentGroups")
+        ),
+        "{denied:#?}"
+    );
+    assert_never_deregisters(&server);
+
+    // Named, as the README and the emitted outputs do: no discovery at all. Out of time, the
+    // deployment is stopped with rollback, which the policy must allow.
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        deployments: rolled_back_in_time(),
+        policy: Some(crate::iam::example_policy()),
+        applications: shared_account(),
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[
+        "--timeout",
+        "0.5",
+        "--application",
+        "web",
+        "--deployment-group",
+        "web",
+    ]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: note: rollback requested: StopDeployment of `d-NEW` with automatic rollback",
+            "bgtool: note: rolled back: deployment `d-ROLLBACK` succeeded",
+        ],
+    );
+    assert_eq!(server.denied(), Vec::<String>::new());
+    let actions = server.actions();
+    assert!(
+        !actions.contains(&"ListApplications".to_owned()),
+        "{actions:?}"
+    );
+}
+
+#[test]
+fn targets_and_stop_deployment_scoped_to_the_group_are_refused_by_iam() {
+    // The statement as it was once written: IAM never matches a deployment group ARN for
+    // ListDeploymentTargets, GetDeploymentTarget or StopDeployment, which have no resource type.
+    let mut policy = crate::iam::example_policy();
+    for statement in policy["Statement"].as_array_mut().unwrap() {
+        if statement["Sid"] == "CodeDeployFollowAndStopDeploymentsNoResourceLevelPermissions" {
+            statement["Resource"] =
+                "arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:web/web".into();
+        }
+    }
+    let named = ["--application", "web", "--deployment-group", "web"];
+    // The watch cannot read the deployment's target...
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        deployments: rolled_back_in_time(),
+        policy: Some(policy.clone()),
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&named);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &["bgtool: error: the targets of deployment `d-NEW`: access denied: User: arn:aws:sts::123456789012:assumed-role/ci/bgtool is not authorized to perform: codedeploy:ListDeploymentTargets on resource: *"],
+    );
+    // ...and the rollback of a running deployment is refused.
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        running: vec!["d-NEW"],
+        deployments: rolled_back_in_time(),
+        policy: Some(policy),
+        ..Script::default()
+    });
+    let result = server.on_web("rollback", &named);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &["access denied: User: arn:aws:sts::123456789012:assumed-role/ci/bgtool is not authorized to perform: codedeploy:StopDeployment on resource: *"],
+    );
+}
+
+#[test]
+fn no_readable_group_for_the_service_says_how_many_were_skipped() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        policy: Some(crate::iam::example_policy()),
+        applications: vec![("payments", vec!["payments"]), ("web", vec!["web-canary"])],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: error: no CodeDeploy deployment group deploys service `web` of cluster `main` (2 application or group not readable with this identity's policy; `--verbose` names them)",
+        ],
+    );
+    assert!(
+        !server
+            .actions()
+            .contains(&"RegisterTaskDefinition".to_owned())
+    );
+}
+
 #[test]
 fn a_code_deploy_deployment_in_progress_is_named_and_an_appspec_file_is_used() {
     let busy = ScriptedEcs::start(Script {
@@ -1681,9 +1922,10 @@ fn a_code_deploy_dry_run_prints_the_appspec_it_would_send() {
     );
 }
 
-/// What moto models: RegisterTaskDefinition, the deployment group found from the service,
+/// What moto models: RegisterTaskDefinition, the deployment group named as CI names it,
 /// ListDeployments and CreateDeployment, through the real SDK. The AppSpec CodeDeploy stored
-/// names the new revision. (moto's deployments never move, hence `--no-wait`.)
+/// names the new revision. (moto's deployments never move, hence `--no-wait`; moto 5.2.5 has no
+/// BatchGetDeploymentGroups, so discovery is tested against the scripted endpoint.)
 #[test]
 fn a_code_deploy_deployment_is_created_on_moto() {
     let taskdef = fixture("register/classic.json");
@@ -1700,6 +1942,10 @@ fn a_code_deploy_deployment_is_created_on_moto() {
         taskdef.to_str().unwrap(),
         "--image",
         "app=123456789012.dkr.ecr.us-east-1.amazonaws.com/classic:3f2a1c9d8e7b",
+        "--application",
+        "classic",
+        "--deployment-group",
+        "classic",
         "--no-wait",
     ]));
     assert_eq!(result.code, 0, "{}", result.stderr);
@@ -1708,13 +1954,7 @@ fn a_code_deploy_deployment_is_created_on_moto() {
         arn.starts_with("arn:aws:ecs:us-east-1:123456789012:task-definition/classic:"),
         "{arn}"
     );
-    assert_lines(
-        &result.stderr,
-        &[
-            "bgtool: note: service `classic` deploys through CodeDeploy `classic`/`classic`",
-            "bgtool: note: not waiting (`--no-wait`)",
-        ],
-    );
+    assert_lines(&result.stderr, &["bgtool: note: not waiting (`--no-wait`)"]);
     let id = result
         .stderr
         .split("CodeDeploy deployment `")

@@ -9,6 +9,7 @@ mod faults;
 mod harness;
 mod help;
 mod hostile;
+mod iam;
 mod image_detail;
 mod ownership;
 mod reference_files;

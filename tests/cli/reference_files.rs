@@ -314,6 +314,43 @@ fn the_buildspec_installs_the_uploaded_binary_only_when_its_checksum_matches() {
     );
 }
 
+/// The image tag is the commit: a build started without one (a manual start-build with no source
+/// version) stops with a sentence before anything is built or pushed, in both buildspecs.
+#[test]
+fn a_build_without_a_commit_stops_before_docker() {
+    let codebuild = Codebuild::new();
+    let (sha256, s3_uri, repository_uri) = prepare_stack(&codebuild, "buildspec-no-commit");
+    for buildspec in ["buildspec.yml", "templates/buildspec-ecs-native.yml"] {
+        let result = codebuild.run(
+            buildspec,
+            &[
+                ("BGTOOL_URL", ""),
+                ("BGTOOL_S3_URI", &s3_uri),
+                ("BGTOOL_SHA256", &sha256),
+                ("REPOSITORY_URI", &repository_uri),
+                ("CODEBUILD_RESOLVED_SOURCE_VERSION", ""),
+            ],
+        );
+        assert_eq!(
+            result.code, 1,
+            "{buildspec}: {}\n{}",
+            result.stdout, result.stderr
+        );
+        assert!(
+            result.stderr.contains(
+                "error: CODEBUILD_RESOLVED_SOURCE_VERSION is empty, and the image tag is the commit it names"
+            ),
+            "{buildspec}: {}",
+            result.stderr
+        );
+        assert_eq!(
+            codebuild.take_docker_calls(),
+            "",
+            "{buildspec}: nothing built"
+        );
+    }
+}
+
 /// Tags are immutable and name the commit: a retried build of the same commit must deploy the
 /// image it finds in ECR instead of failing at `docker push` with ImageTagAlreadyExistsException.
 #[test]

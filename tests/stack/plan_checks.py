@@ -183,6 +183,7 @@ def run_cases(binary, endpoint, mirror, work):
           principal == {"AWS": "arn:aws:iam::127311923021:root",
                         "Service": "logdelivery.elasticloadbalancing.amazonaws.com"}, json.dumps(principal))
     check_deploy_policy(plan)
+    check_binary_never_expires(plan, pathlib.Path(binary).stat().st_size)
     bgtool_object = resource(plan, "aws_s3_object.bgtool[0]")
     build = resource(plan, "aws_codebuild_project.build")
     variables = {item["name"]: item.get("value") for item in build["environment"][0]["environment_variable"]}
@@ -283,6 +284,62 @@ def run_cases(binary, endpoint, mirror, work):
         production = resource(plan, "aws_lb_listener.production")
         check("eu-central-2 private HTTPS: production listens on 443 with the certificate",
               production["port"] == 443 and production["protocol"] == "HTTPS")
+
+
+def configured_bucket(plan, address):
+    """The aws_s3_bucket a resource's `bucket` argument refers to, from the plan's configuration."""
+    for item in plan["configuration"]["root_module"]["resources"]:
+        if item["address"] == address:
+            references = item["expressions"].get("bucket", {}).get("references", [])
+            return next((reference for reference in references if reference.count(".") == 1), None)
+    raise KeyError(address)
+
+
+def expiring_rules(rules, key, size):
+    """The enabled rules of a lifecycle configuration that expire the current version of an
+    untagged object `key` of `size` bytes, as S3 matches a rule's filter."""
+    found = []
+    for rule in rules:
+        if rule.get("status") != "Enabled":
+            continue
+        expiration = [item for item in rule.get("expiration") or [] if item.get("days") or item.get("date")]
+        if not expiration:
+            continue
+        filters = rule.get("filter") or [{}]
+        matched = False
+        for one in filters:
+            conditions = [one] + list(one.get("and") or [])
+            prefix = "".join(condition.get("prefix") or "" for condition in conditions)
+            tagged = any(condition.get("tag") or condition.get("tags") for condition in conditions)
+            above = max([condition.get("object_size_greater_than") or 0 for condition in conditions])
+            below = min([condition.get("object_size_less_than") or 0 for condition in conditions] or [0])
+            if (key.startswith(prefix or rule.get("prefix") or "") and not tagged and size > above
+                    and (below == 0 or size < below)):
+                matched = True
+        if matched:
+            found.append(rule.get("id"))
+    return found
+
+
+def check_binary_never_expires(plan, size):
+    """The build's bgtool is uploaded once by `terraform apply`: no lifecycle rule of its bucket
+    may expire it (day 90 would fail every build), while pipeline artifacts still expire."""
+    key = resource(plan, "aws_s3_object.bgtool[0]")["key"]
+    bucket = configured_bucket(plan, "aws_s3_object.bgtool")
+    expiring = []
+    for change in plan["resource_changes"]:
+        if change["type"] != "aws_s3_bucket_lifecycle_configuration":
+            continue
+        if configured_bucket(plan, change["address"]) == bucket:
+            expiring += [f"{change['address']} rule {rule}"
+                         for rule in expiring_rules(change["change"]["after"]["rule"], key, size)]
+    check("us-east-1: no lifecycle rule of its bucket expires the build's bgtool", bucket is not None
+          and expiring == [], f"{bucket}: {key} expired by {expiring}")
+    artifacts = resource(plan, "aws_s3_bucket_lifecycle_configuration.artifacts")
+    check("us-east-1: pipeline artifacts still expire after 90 days",
+          configured_bucket(plan, "aws_s3_bucket_lifecycle_configuration.artifacts") == "aws_s3_bucket.artifacts"
+          and expiring_rules(artifacts["rule"], "bgtool-demo-pipeline/source/AbCdEf1.zip", 1000)
+          == ["expire-artifacts"], json.dumps(artifacts["rule"]))
 
 
 def policy_actions(policy):
