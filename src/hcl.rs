@@ -14,7 +14,7 @@ pub enum Strategy {
         /// The full CodeDeploy configuration name, e.g. `CodeDeployDefault.ECSAllAtOnce`.
         deployment_config: String,
     },
-    /// ECS shifts traffic itself (the service's deployment strategy; the standard ECS action).
+    /// ECS shifts traffic itself (the service's deployment strategy; the pipeline's Deploy stage runs `bgtool deploy`).
     EcsNative(EcsNative),
 }
 

@@ -34,9 +34,10 @@ pub enum BuildBinary {
     BesideTheStack,
 }
 
-/// The pipeline's deploy build (`bgtool deploy`) may run 2160 minutes, CodeBuild's limit; it
-/// takes 70 of them for installing bgtool, starting and draining tasks, and a rollback.
-pub const MAX_DEPLOYMENT_WAIT_MINUTES: u32 = 2090;
+/// The pipeline's deploy build (`bgtool deploy`) may run 480 minutes: the build timeout CodeBuild's
+/// quota page and CodePipeline's quotas give (only CodeBuild's API reference says 2160). It takes
+/// 70 of them for installing bgtool, starting and draining tasks, and a rollback.
+pub const MAX_DEPLOYMENT_WAIT_MINUTES: u32 = 410;
 
 /// CodeDeploy's predefined ECS deployment configurations, by their short names.
 pub const DEPLOYMENT_CONFIGS: [&str; 5] = [
@@ -275,7 +276,7 @@ fn check_deployment_wait(kind: &DeploymentKind, bake_time_minutes: u32) -> Resul
     let wait = deployment_wait_minutes(kind, bake_time_minutes);
     if wait > MAX_DEPLOYMENT_WAIT_MINUTES {
         return Err(UsageError::new(format!(
-            "the deployment would wait {wait} minutes in bake and step times; with 70 minutes for starting tasks and a rollback, the pipeline's deploy build would outlast CodeBuild's 36 hours"
+            "the deployment would wait {wait} minutes in bake and step times; with 70 minutes for starting tasks and a rollback, the pipeline's deploy build would outlast CodeBuild's 8 hours (480 minutes)"
         ))
         .with_hint(format!(
             "keep bake and step times to {MAX_DEPLOYMENT_WAIT_MINUTES} minutes in all"

@@ -1784,7 +1784,9 @@ fn targets_and_stop_deployment_scoped_to_the_group_are_refused_by_iam() {
     assert_eq!(result.code, 1, "{}", result.stderr);
     assert_lines(
         &result.stderr,
-        &["bgtool: error: the targets of deployment `d-NEW`: access denied: User: arn:aws:sts::123456789012:assumed-role/ci/bgtool is not authorized to perform: codedeploy:ListDeploymentTargets on resource: *"],
+        &[
+            "bgtool: error: the targets of deployment `d-NEW`: access denied: User: arn:aws:sts::123456789012:assumed-role/ci/bgtool is not authorized to perform: codedeploy:ListDeploymentTargets on resource: *",
+        ],
     );
     // ...and the rollback of a running deployment is refused.
     let server = ScriptedEcs::start(Script {
@@ -1798,7 +1800,9 @@ fn targets_and_stop_deployment_scoped_to_the_group_are_refused_by_iam() {
     assert_eq!(result.code, 1, "{}", result.stderr);
     assert_lines(
         &result.stderr,
-        &["access denied: User: arn:aws:sts::123456789012:assumed-role/ci/bgtool is not authorized to perform: codedeploy:StopDeployment on resource: *"],
+        &[
+            "access denied: User: arn:aws:sts::123456789012:assumed-role/ci/bgtool is not authorized to perform: codedeploy:StopDeployment on resource: *",
+        ],
     );
 }
 

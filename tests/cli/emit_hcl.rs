@@ -572,7 +572,7 @@ fn the_ecs_native_oracle_matrix_is_written() {
 #[test]
 fn ecs_native_mistakes_are_refused_before_anything_is_written() {
     let cases: [(&[&str], &str); 11] = [
-        // The deploy build may run 36 hours, CodeBuild's limit; 70 minutes go to tasks and rollback.
+        // The deploy build may run 8 hours, CodeBuild's limit; 70 minutes go to tasks and rollback.
         (
             &[
                 "--strategy",
@@ -580,11 +580,11 @@ fn ecs_native_mistakes_are_refused_before_anything_is_written() {
                 "--strategy-kind",
                 "canary",
                 "--canary-bake-time",
-                "1440",
+                "360",
                 "--bake-time",
-                "651",
+                "51",
             ],
-            "the deployment would wait 2091 minutes in bake and step times; with 70 minutes for starting tasks and a rollback, the pipeline's deploy build would outlast CodeBuild's 36 hours",
+            "the deployment would wait 411 minutes in bake and step times; with 70 minutes for starting tasks and a rollback, the pipeline's deploy build would outlast CodeBuild's 8 hours (480 minutes)",
         ),
         (
             &[
