@@ -160,8 +160,27 @@ fn verdict(deployment: &Deployment, deployments: usize) -> Outcome {
 pub struct ServiceDeploymentState {
     pub service_deployment_arn: String,
     pub status: Option<String>,
+    pub status_reason: Option<String>,
     pub lifecycle_stage: Option<String>,
     pub deployment_configuration: Option<Value>,
+}
+
+/// How a rollback stands, by the service deployment's own status after StopServiceDeployment
+/// with ROLLBACK (ROLLBACK_REQUESTED, ROLLBACK_IN_PROGRESS, then ROLLBACK_SUCCESSFUL or
+/// ROLLBACK_FAILED: ECS's "stop service deployment" guide). A status ECS adds later counts as
+/// still in progress, so the rollback's own bound decides.
+#[must_use]
+pub fn rollback_outcome(state: &ServiceDeploymentState) -> Outcome {
+    match state.status.as_deref() {
+        Some("ROLLBACK_SUCCESSFUL") => Outcome::Completed,
+        Some("ROLLBACK_FAILED") => Outcome::Failed {
+            reason: state
+                .status_reason
+                .clone()
+                .unwrap_or_else(|| "ECS gives no reason".to_owned()),
+        },
+        _ => Outcome::InProgress,
+    }
 }
 
 /// Says each change of a service deployment's lifecycle stage once, and when the bake time
@@ -510,6 +529,37 @@ mod tests {
         assert_eq!(
             explain_stopped(&task),
             "task `0123abcd` stopped: Essential container in task exited; container `app` exited 1 (CannotPullContainerError); container `log` never ran"
+        );
+    }
+
+    #[test]
+    fn a_rollback_is_judged_by_the_service_deployment_status() {
+        let state = |status: &str, reason: Option<&str>| ServiceDeploymentState {
+            status: Some(status.to_owned()),
+            status_reason: reason.map(ToOwned::to_owned),
+            ..ServiceDeploymentState::default()
+        };
+        for status in [
+            "ROLLBACK_REQUESTED",
+            "ROLLBACK_IN_PROGRESS",
+            "IN_PROGRESS",
+            "NEW_STATUS",
+        ] {
+            assert_eq!(
+                rollback_outcome(&state(status, None)),
+                Outcome::InProgress,
+                "{status}"
+            );
+        }
+        assert_eq!(
+            rollback_outcome(&state("ROLLBACK_SUCCESSFUL", None)),
+            Outcome::Completed
+        );
+        assert_eq!(
+            rollback_outcome(&state("ROLLBACK_FAILED", Some("tasks failed to start"))),
+            Outcome::Failed {
+                reason: "tasks failed to start".to_owned()
+            }
         );
     }
 }

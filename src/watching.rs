@@ -10,7 +10,8 @@ use crate::aws::{CodeDeploy, Ecs};
 use crate::codedeploy::{self, DeploymentGroup, group_of};
 use crate::config::deploy::WatchSettings;
 use crate::deploy::{
-    EventLog, Outcome, StageLog, Watch, explain_stopped, primary_task_definition, settled,
+    EventLog, Outcome, StageLog, Watch, explain_stopped, primary_task_definition, rollback_outcome,
+    settled,
 };
 use crate::diagnostics::{note, progress, warn};
 use crate::error::{Hinted, Interrupted};
@@ -245,7 +246,8 @@ pub async fn roll_back(
     signals: &mut Signals,
 ) -> Result<()> {
     let before = ecs.describe_service(cluster, service).await?;
-    match ecs.roll_back_running_deployment(cluster, service).await? {
+    let stopped = ecs.roll_back_running_deployment(cluster, service).await?;
+    match &stopped {
         Some(arn) => note(&format!(
             "rollback requested: `{arn}` stopped with ROLLBACK"
         )),
@@ -261,20 +263,60 @@ pub async fn roll_back(
     }
     let mut watch = Watch::primary(&before);
     let mut still_running = StillRunning::new(settings, ROLLBACK_WAIT);
+    // Judged by the stopped service deployment's own status; by the service's deployments only
+    // when ECS does not describe it (an UpdateService rollback, a policy without the action).
+    let mut judged_by = stopped;
+    let mut last_status: Option<String> = None;
     let follow = async {
         loop {
             let description = ecs.describe_service(cluster, service).await?;
-            let lines = watch.observe(&description).0;
+            let mut lines = watch.observe(&description).0;
+            let mut outcome = None;
+            if let Some(arn) = judged_by.clone() {
+                match ecs.service_deployment(&arn).await {
+                    Ok(Some(state)) => {
+                        if state.status != last_status {
+                            lines.push(format!(
+                                "rollback `{arn}`: {}",
+                                state.status.as_deref().unwrap_or("status unknown")
+                            ));
+                            last_status.clone_from(&state.status);
+                        }
+                        outcome = Some(rollback_outcome(&state));
+                    }
+                    Ok(None) => judged_by = None,
+                    Err(error) => {
+                        warn(&format!(
+                            "cannot read the rollback's service deployment: {error:#}; judging by the service's deployments"
+                        ));
+                        judged_by = None;
+                    }
+                }
+            }
             still_running.after_look(lines.len());
             for line in lines {
                 progress(&line);
             }
-            if settled(&description, previous) {
-                note(&format!(
-                    "rolled back: `{service}` runs `{}`",
-                    primary_task_definition(&description).unwrap_or("its previous revision")
-                ));
-                return Ok(());
+            let running = primary_task_definition(&description).unwrap_or("its previous revision");
+            match outcome {
+                Some(Outcome::Completed) => {
+                    note(&format!(
+                        "rolled back: ECS reports ROLLBACK_SUCCESSFUL; `{service}` runs `{running}`"
+                    ));
+                    return Ok(());
+                }
+                Some(Outcome::Failed { reason }) => {
+                    return Err(Hinted::new(
+                        format!("the rollback of `{service}` failed (ROLLBACK_FAILED): {reason}"),
+                        format!("production may be on either revision: see `aws ecs describe-services --cluster {cluster} --services {service}`"),
+                    )
+                    .into());
+                }
+                None if settled(&description, previous) => {
+                    note(&format!("rolled back: `{service}` runs `{running}`"));
+                    return Ok(());
+                }
+                Some(Outcome::InProgress) | None => {}
             }
             tokio::time::sleep(settings.poll_interval).await;
         }

@@ -100,6 +100,9 @@ struct Script {
     /// ECS: the lifecycle stage DescribeServiceDeployments gives at each call, the last
     /// repeating; none means ECS lists no service deployment.
     stages: Vec<&'static str>,
+    /// ECS: after StopServiceDeployment, the status (and reason) DescribeServiceDeployments gives
+    /// at each call, the last repeating; none means it describes no service deployment then.
+    rollback_statuses: Vec<(&'static str, Option<&'static str>)>,
     /// CodeDeploy: ListDeployments' answer, before CreateDeployment.
     running: Vec<&'static str>,
     /// CodeDeploy: successive (deploymentInfo, ecsTarget) answers per deployment ID, the last
@@ -132,6 +135,7 @@ struct State {
     calls: Vec<(String, Value)>,
     code_deploy_looks: std::collections::HashMap<String, usize>,
     stage_looks: usize,
+    rollback_looks: usize,
     health_looks: std::collections::HashMap<String, usize>,
     /// The messages of the AccessDenied answers given under `Script::policy`.
     denied: Vec<String>,
@@ -234,21 +238,7 @@ impl State {
                     {"serviceDeploymentArn": SERVICE_DEPLOYMENT, "status": "IN_PROGRESS"}
                 ]}),
             ),
-            "DescribeServiceDeployments" => {
-                if self.script.stages.is_empty() {
-                    return (200, json!({"serviceDeployments": [], "failures": []}));
-                }
-                self.stage_looks += 1;
-                let stage =
-                    self.script.stages[(self.stage_looks - 1).min(self.script.stages.len() - 1)];
-                (
-                    200,
-                    json!({"serviceDeployments": [{
-                        "serviceDeploymentArn": SERVICE_DEPLOYMENT, "status": "IN_PROGRESS",
-                        "lifecycleStage": stage, "deploymentConfiguration": {"bakeTimeInMinutes": 5}
-                    }], "failures": []}),
-                )
-            }
+            "DescribeServiceDeployments" => self.answer_service_deployments(),
             "StopServiceDeployment" => {
                 self.rolled_back = true;
                 (200, json!({"serviceDeploymentArn": SERVICE_DEPLOYMENT}))
@@ -256,6 +246,38 @@ impl State {
             "DescribeTargetHealth" => self.answer_target_health(body),
             _ => self.answer_code_deploy(action, body),
         }
+    }
+
+    /// ECS's DescribeServiceDeployments: the lifecycle stages while deploying, the rollback's
+    /// statuses once stopped.
+    fn answer_service_deployments(&mut self) -> (u16, Value) {
+        if self.rolled_back {
+            let Some(last) = self.script.rollback_statuses.len().checked_sub(1) else {
+                return (200, json!({"serviceDeployments": [], "failures": []}));
+            };
+            self.rollback_looks += 1;
+            let (status, reason) =
+                self.script.rollback_statuses[(self.rollback_looks - 1).min(last)];
+            return (
+                200,
+                json!({"serviceDeployments": [{
+                        "serviceDeploymentArn": SERVICE_DEPLOYMENT, "status": status,
+                        "statusReason": reason
+                    }], "failures": []}),
+            );
+        }
+        if self.script.stages.is_empty() {
+            return (200, json!({"serviceDeployments": [], "failures": []}));
+        }
+        self.stage_looks += 1;
+        let stage = self.script.stages[(self.stage_looks - 1).min(self.script.stages.len() - 1)];
+        (
+            200,
+            json!({"serviceDeployments": [{
+                        "serviceDeploymentArn": SERVICE_DEPLOYMENT, "status": "IN_PROGRESS",
+                        "lifecycleStage": stage, "deploymentConfiguration": {"bakeTimeInMinutes": 5}
+                    }], "failures": []}),
+        )
     }
 
     /// Elastic Load Balancing's DescribeTargetHealth, per target group name.
@@ -1041,6 +1063,76 @@ fn a_deployment_that_runs_out_of_time_is_rolled_back() {
 }
 
 #[cfg(unix)]
+#[test]
+fn a_rollback_is_judged_by_the_service_deployment_status() {
+    // The service looks settled on the previous revision at once, but ECS's own status for the
+    // stopped service deployment says the rollback is still going: bgtool waits for it.
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![deploying("IN_PROGRESS", 1, json!([]))],
+        rolled_back: vec![back_on_previous()],
+        rollback_statuses: vec![
+            ("ROLLBACK_REQUESTED", None),
+            ("ROLLBACK_IN_PROGRESS", None),
+            ("ROLLBACK_IN_PROGRESS", None),
+            ("ROLLBACK_IN_PROGRESS", None),
+            ("ROLLBACK_SUCCESSFUL", None),
+        ],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--timeout", "0.5"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            &format!("bgtool: deploy: rollback `{SERVICE_DEPLOYMENT}`: ROLLBACK_REQUESTED"),
+            &format!("bgtool: deploy: rollback `{SERVICE_DEPLOYMENT}`: ROLLBACK_IN_PROGRESS"),
+            &format!("bgtool: deploy: rollback `{SERVICE_DEPLOYMENT}`: ROLLBACK_SUCCESSFUL"),
+            &format!(
+                "bgtool: note: rolled back: ECS reports ROLLBACK_SUCCESSFUL; `web` runs `{PREVIOUS}`"
+            ),
+            "bgtool: error: deployment `ecs-svc/new` did not complete within 0.5 s and was rolled back",
+        ],
+    );
+    let calls = server.calls();
+    let stopped_at = calls
+        .iter()
+        .position(|(action, _)| action == "StopServiceDeployment")
+        .unwrap();
+    let described = calls[stopped_at..]
+        .iter()
+        .filter(|(action, body)| {
+            action == "DescribeServiceDeployments"
+                && body["serviceDeploymentArns"] == json!([SERVICE_DEPLOYMENT])
+        })
+        .count();
+    assert_eq!(described, 5, "{calls:?}");
+
+    // ROLLBACK_FAILED is a failure, whatever the service's deployments look like.
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![deploying("IN_PROGRESS", 1, json!([]))],
+        rolled_back: vec![back_on_previous()],
+        rollback_statuses: vec![
+            ("ROLLBACK_IN_PROGRESS", None),
+            (
+                "ROLLBACK_FAILED",
+                Some("the previous revision's tasks failed to start"),
+            ),
+        ],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--timeout", "0.5"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: error: the rollback of `web` failed (ROLLBACK_FAILED): the previous revision's tasks failed to start",
+        ],
+    );
+    assert!(!result.stderr.contains("rolled back:"), "{}", result.stderr);
+}
+
 #[test]
 fn an_interrupt_rolls_the_deployment_back_and_exits_130() {
     let server = ScriptedEcs::start(Script {
