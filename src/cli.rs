@@ -617,6 +617,15 @@ pub struct DeployArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Seconds the whole command may take: waiting for an earlier deployment
+    /// (`--wait-for-running`), this deployment and its rollback all end within them. The last
+    /// third (at most 30 minutes) is kept for a rollback; the watches are cut to fit the rest.
+    /// Give less than the CI job's own time limit, so bgtool, not the CI, decides what happens
+    /// at the end. With `--no-wait`, only an earlier deployment's wait is bounded [default: no
+    /// overall bound].
+    #[arg(long, value_name = "SECONDS")]
+    pub deadline: Option<String>,
+
     /// CodeDeploy services: the AppSpec to send, YAML or JSON; its TaskDefinition is set to the
     /// registered revision [default: generated from the service, as `render-appspec
     /// --from-service` does].

@@ -22,8 +22,61 @@ use crate::target_health::{HealthLog, target_groups};
 /// watching: a throttled or flaky minute must not abandon a deployment that is going well.
 const FAILED_LOOKS_ALLOWED: u32 = 5;
 
-/// How long a rollback may take to bring the service back.
-const ROLLBACK_WAIT: Duration = Duration::from_mins(30);
+/// How long a rollback may take to bring the service back, without `--deadline`.
+const ROLLBACK_WAIT: Duration = crate::config::deploy::LONGEST_ROLLBACK;
+
+/// `bound`, cut so that a watch ends while `--deadline` still leaves a rollback its share.
+#[must_use]
+pub fn watch_bound(settings: &WatchSettings, bound: Duration) -> Duration {
+    settings.deadline.map_or(bound, |deadline| {
+        bound.min(
+            deadline
+                .at
+                .saturating_duration_since(std::time::Instant::now())
+                .saturating_sub(deadline.rollback_reserve),
+        )
+    })
+}
+
+/// How long a rollback may take: 30 minutes, or what is left before `--deadline`.
+fn rollback_bound(settings: &WatchSettings) -> Duration {
+    settings.deadline.map_or(ROLLBACK_WAIT, |deadline| {
+        ROLLBACK_WAIT.min(
+            deadline
+                .at
+                .saturating_duration_since(std::time::Instant::now()),
+        )
+    })
+}
+
+/// Before anything is registered: whether `--deadline` leaves time for a deployment at all.
+///
+/// # Errors
+/// When the time before the deadline is down to the rollback's share.
+pub fn time_left_to_deploy(settings: &WatchSettings) -> Result<()> {
+    if settings.deadline.is_some() && watch_bound(settings, Duration::MAX).is_zero() {
+        return Err(Hinted::new(
+            "no time left before `--deadline` for a deployment and its rollback: nothing registered, nothing deployed",
+            "give a longer `--deadline`; an earlier deployment waited for (`--wait-for-running`) used it up",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// The watch's note: how long it watches, and whether `--deadline` cut that.
+#[must_use]
+pub fn watching_for(full: Duration, bound: Duration) -> String {
+    if bound < full {
+        format!(
+            "{} (cut from {} to fit `--deadline`)",
+            minutes(bound),
+            minutes(full)
+        )
+    } else {
+        minutes(bound)
+    }
+}
 
 /// How a watch ended.
 pub enum Ended {
@@ -262,7 +315,8 @@ pub async fn roll_back(
         },
     }
     let mut watch = Watch::primary(&before);
-    let mut still_running = StillRunning::new(settings, ROLLBACK_WAIT);
+    let bound = rollback_bound(settings);
+    let mut still_running = StillRunning::new(settings, bound);
     // Judged by the stopped service deployment's own status; by the service's deployments only
     // when ECS does not describe it (an UpdateService rollback, a policy without the action).
     let mut judged_by = stopped;
@@ -327,8 +381,8 @@ pub async fn roll_back(
             message: format!("{signal} again: stopped watching; the rollback goes on in ECS"),
         }
         .into()),
-        () = tokio::time::sleep(ROLLBACK_WAIT) => Err(Hinted::new(
-            format!("the rollback of `{service}` did not settle within {}", minutes(ROLLBACK_WAIT)),
+        () = tokio::time::sleep(bound) => Err(Hinted::new(
+            format!("the rollback of `{service}` did not settle within {}", minutes(bound)),
             format!("see `aws ecs describe-services --cluster {cluster} --services {service}`"),
         )
         .into()),
@@ -501,6 +555,7 @@ pub async fn roll_back_code_deploy(
     note(&format!(
         "rollback requested: StopDeployment of `{id}` with automatic rollback"
     ));
+    let bound = rollback_bound(settings);
     let follow = async {
         let mut stopped_looks = 0;
         let rollback = loop {
@@ -532,7 +587,7 @@ pub async fn roll_back_code_deploy(
             "CodeDeploy rolls back with deployment `{rollback}`"
         ));
         let mut watch = codedeploy::Watch::default();
-        let mut still_running = StillRunning::new(settings, ROLLBACK_WAIT);
+        let mut still_running = StillRunning::new(settings, bound);
         loop {
             let deployment = codedeploy.deployment(&rollback).await?;
             let target = codedeploy.deployment_target(&rollback).await?;
@@ -560,8 +615,8 @@ pub async fn roll_back_code_deploy(
             message: format!("{signal} again: stopped watching; the rollback goes on in CodeDeploy"),
         }
         .into()),
-        () = tokio::time::sleep(ROLLBACK_WAIT) => Err(Hinted::new(
-            format!("the rollback of deployment `{id}` did not end within {}", minutes(ROLLBACK_WAIT)),
+        () = tokio::time::sleep(bound) => Err(Hinted::new(
+            format!("the rollback of deployment `{id}` did not end within {}", minutes(bound)),
             format!("see `aws deploy get-deployment --deployment-id {id}`"),
         )
         .into()),

@@ -17,7 +17,8 @@ use crate::report::compare;
 use crate::service::ServiceDescription;
 use crate::taskdef::{apply_images, registerable};
 use crate::watching::{
-    Controller, Ended, Signals, controller, failure, minutes, roll_back, watch_until,
+    Controller, Ended, Signals, controller, failure, minutes, roll_back, time_left_to_deploy,
+    watch_bound, watch_until, watching_for,
 };
 
 /// Registers the task definition, updates the service to it and follows the deployment.
@@ -64,6 +65,9 @@ async fn deploy(
         note("dry run: nothing registered, nothing deployed");
         print!("{}", json_text(&Value::Object(document)));
         return Ok(());
+    }
+    if settings.wait {
+        time_left_to_deploy(&settings.watch)?;
     }
     let arn = register(ecs, document).await?;
     let updated = ecs.update_service(target.0, target.1, &arn).await?;
@@ -119,13 +123,14 @@ async fn follow_new_deployment(
     signals: &mut Signals,
 ) -> Result<()> {
     let target = (settings.cluster.as_str(), settings.service.as_str());
-    let bound = settings
+    let full = settings
         .watch
         .timeout
         .unwrap_or_else(|| wait_bound(service));
+    let bound = watch_bound(&settings.watch, full);
     note(&format!(
         "watching deployment `{id}` for up to {}, every {} s",
-        minutes(bound),
+        watching_for(full, bound),
         settings.watch.poll_interval.as_secs_f64()
     ));
     let mut watch = Watch::new(id, service);
@@ -157,7 +162,7 @@ async fn follow_new_deployment(
                     "deployment `{id}` did not complete within {} and was rolled back",
                     minutes(bound)
                 ),
-                "the events above say where it stood; give more time with `--timeout SECONDS`",
+                "the events above say where it stood; give more time with `--timeout SECONDS` (and `--deadline`)",
             )
             .into())
         }
@@ -195,10 +200,11 @@ async fn wait_for_earlier(
     }
     note(&format!("{description}: waiting for it to end first"));
     let mut watch = Watch::new(&running.id.clone(), &service);
-    let bound = settings
+    let full = settings
         .watch
         .timeout
         .unwrap_or_else(|| wait_bound(&service));
+    let bound = watch_bound(&settings.watch, full);
     match watch_until(ecs, target, &mut watch, bound, &settings.watch, signals).await? {
         Ended::Completed => note("the earlier deployment completed"),
         Ended::Failed { reason } => note(&format!("the earlier deployment failed: {reason}")),

@@ -18,6 +18,8 @@ const LONGEST_WAIT_SECONDS: f64 = 24.0 * 3600.0;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WatchSettings {
     pub aws: AwsSettings,
+    /// `deploy --deadline`: the one bound of the whole command.
+    pub deadline: Option<Deadline>,
     /// `None`: derived from the service's deployment strategy.
     pub timeout: Option<Duration>,
     pub poll_interval: Duration,
@@ -26,6 +28,16 @@ pub struct WatchSettings {
     /// `--application` and `--deployment-group`, for CODE_DEPLOY services.
     pub deployment_group: Option<(String, String)>,
 }
+
+/// When a `deploy` must have ended, whatever it meets, and how much of that time a rollback keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    pub at: std::time::Instant,
+    pub rollback_reserve: Duration,
+}
+
+/// The most a rollback keeps of `--deadline`: as long as a rollback is given without one.
+pub const LONGEST_ROLLBACK: Duration = Duration::from_mins(30);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeploySettings {
@@ -63,6 +75,19 @@ impl DeploySettings {
                 "`--no-wait` and `--dry-run` together: a dry run starts nothing to wait for",
             ));
         }
+        let deadline = args
+            .deadline
+            .as_deref()
+            .map(|text| {
+                let total = parse_bounded_seconds("--deadline", text)?;
+                Ok::<_, UsageError>(Deadline {
+                    at: std::time::Instant::now() + total,
+                    rollback_reserve: LONGEST_ROLLBACK.min(total / 3),
+                })
+            })
+            .transpose()?;
+        let mut watch = WatchSettings::resolve(args.watch)?;
+        watch.deadline = deadline;
         Ok(Self {
             cluster: args.cluster,
             service: args.service,
@@ -76,7 +101,7 @@ impl DeploySettings {
                 .deployment_config
                 .map(|name| non_empty("--deployment-config", &name).map(|()| name))
                 .transpose()?,
-            watch: WatchSettings::resolve(args.watch)?,
+            watch,
         })
     }
 }
@@ -109,18 +134,7 @@ impl WatchSettings {
         let timeout = args
             .timeout
             .as_deref()
-            .map(|text| {
-                let seconds: f64 = text.trim().parse().map_err(|_| {
-                    UsageError::new(format!("`--timeout`: `{text}` is not a number of seconds"))
-                })?;
-                if seconds > 0.0 && seconds <= LONGEST_WAIT_SECONDS {
-                    Ok(Duration::from_secs_f64(seconds))
-                } else {
-                    Err(UsageError::new(format!(
-                        "`--timeout`: `{text}` is out of range; give more than 0 and at most {LONGEST_WAIT_SECONDS} seconds"
-                    )))
-                }
-            })
+            .map(|text| parse_bounded_seconds("--timeout", text))
             .transpose()?;
         let deployment_group = match (args.application, args.deployment_group) {
             (Some(application), Some(group)) => {
@@ -145,10 +159,26 @@ impl WatchSettings {
         })?;
         Ok(Self {
             aws,
+            deadline: None,
             timeout,
             poll_interval: parse_seconds("--poll-interval", &args.poll_interval)?,
             still_running_every: parse_seconds("--still-running-every", &args.still_running_every)?,
             deployment_group,
         })
+    }
+}
+
+/// A number of seconds above 0 and at most a day.
+fn parse_bounded_seconds(flag: &str, text: &str) -> Result<Duration, UsageError> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| UsageError::new(format!("`{flag}`: `{text}` is not a number of seconds")))?;
+    if seconds > 0.0 && seconds <= LONGEST_WAIT_SECONDS {
+        Ok(Duration::from_secs_f64(seconds))
+    } else {
+        Err(UsageError::new(format!(
+            "`{flag}`: `{text}` is out of range; give more than 0 and at most {LONGEST_WAIT_SECONDS} seconds"
+        )))
     }
 }

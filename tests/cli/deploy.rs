@@ -982,6 +982,77 @@ fn a_deployment_already_running_is_named_or_waited_for() {
 }
 
 #[test]
+fn one_deadline_bounds_the_earlier_deployment_the_watch_and_the_rollback() {
+    // An earlier deployment that never ends eats the deadline: nothing is registered.
+    let earlier = service(
+        "ECS",
+        json!([deployment(
+            "ecs-svc/earlier",
+            "PRIMARY",
+            PREVIOUS,
+            "IN_PROGRESS",
+            1
+        )]),
+        json!([]),
+    );
+    let server = ScriptedEcs::start(Script {
+        before: vec![earlier],
+        ..Script::default()
+    });
+    let (result, elapsed) = server.deploy(&["--wait-for-running", "--deadline", "1.5"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "waiting for it to end first",
+            "bgtool: error: the earlier deployment did not end within",
+            "nothing deployed",
+        ],
+    );
+    assert!(
+        !server
+            .actions()
+            .contains(&"RegisterTaskDefinition".to_owned())
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+
+    // A deployment that never completes: its 30-minute bound is cut so that the rollback still
+    // ends before the deadline.
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![deploying("IN_PROGRESS", 1, json!([]))],
+        rolled_back: vec![back_on_previous()],
+        ..Script::default()
+    });
+    let (result, elapsed) = server.deploy(&["--deadline", "1.5"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "to fit `--deadline`)",
+            "bgtool: warning: deployment `ecs-svc/new` did not complete within",
+            &format!("bgtool: note: rolled back: `web` runs `{PREVIOUS}`"),
+        ],
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    let watched = result
+        .stderr
+        .lines()
+        .find(|line| line.contains("watching deployment `ecs-svc/new` for up to"))
+        .unwrap();
+    assert!(watched.contains("(cut from 30 min to fit"), "{watched}");
+
+    let refused = server.deploy(&["--deadline", "0"]).0;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert_lines(
+        &refused.stderr,
+        &[
+            "bgtool: error: `--deadline`: `0` is out of range; give more than 0 and at most 86400 seconds",
+        ],
+    );
+}
+
+#[test]
 fn throttling_while_waiting_is_ridden_out() {
     let server = ScriptedEcs::start(Script {
         before: vec![settled_on_previous()],

@@ -586,6 +586,7 @@ fn terraform_settings_reach_an_ecs_native_service_with_the_pipeline_image() {
                 ("SERVICE_NAME", "native"),
                 ("TASK_FAMILY", "native"),
                 ("DEPLOY_OPTIONS", "--no-wait"),
+                ("DEPLOY_DEADLINE_SECONDS", "3600"),
                 ("CODEBUILD_RESOLVED_SOURCE_VERSION", commit),
             ],
         );

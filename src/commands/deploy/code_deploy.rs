@@ -20,7 +20,8 @@ use crate::files::read_input;
 use crate::service::{ServiceDescription, current_task_definition};
 use crate::taskdef::container_ports;
 use crate::watching::{
-    Ended, Signals, deployment_group, minutes, roll_back_code_deploy, watch_code_deploy_until,
+    Ended, Signals, deployment_group, minutes, roll_back_code_deploy, time_left_to_deploy,
+    watch_bound, watch_code_deploy_until, watching_for,
 };
 
 /// Registers the task definition and deploys it through the service's CodeDeploy group.
@@ -52,6 +53,9 @@ pub async fn deploy(
         print!("{checked}");
         return Ok(());
     }
+    if settings.wait {
+        time_left_to_deploy(&settings.watch)?;
+    }
     let arn = register(ecs, document).await?;
     let text = appspec(settings, service, &arn, &containers)?;
     let id = codedeploy
@@ -70,7 +74,7 @@ pub async fn deploy(
         note("not waiting (`--no-wait`)");
         return Ok(());
     }
-    let bound = if let Some(bound) = settings.watch.timeout {
+    let full = if let Some(bound) = settings.watch.timeout {
         bound
     } else {
         let mut group = group.clone();
@@ -79,9 +83,10 @@ pub async fn deploy(
         }
         code_deploy_bound(codedeploy, &group).await?
     };
+    let bound = watch_bound(&settings.watch, full);
     note(&format!(
         "watching deployment `{id}` for up to {}, every {} s",
-        minutes(bound),
+        watching_for(full, bound),
         settings.watch.poll_interval.as_secs_f64()
     ));
     match watch_code_deploy_until(
@@ -157,10 +162,13 @@ async fn wait_for_earlier(
         .into());
     }
     note(&format!("{description}: waiting for it to end first"));
-    let bound = match settings.watch.timeout {
-        Some(bound) => bound,
-        None => code_deploy_bound(codedeploy, group).await?,
-    };
+    let bound = watch_bound(
+        &settings.watch,
+        match settings.watch.timeout {
+            Some(bound) => bound,
+            None => code_deploy_bound(codedeploy, group).await?,
+        },
+    );
     let target = (settings.cluster.as_str(), settings.service.as_str());
     match watch_code_deploy_until(
         ecs,
