@@ -130,6 +130,14 @@ pub trait CodeDeploy {
 
     /// StopDeployment with automatic rollback.
     fn stop_deployment(&self, id: &str) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// ContinueDeployment: the go-ahead a held deployment waits for (`READY_WAIT`), or the end of
+    /// the original task set's termination wait (`TERMINATION_WAIT`).
+    fn continue_deployment(
+        &self,
+        id: &str,
+        wait_type: &str,
+    ) -> impl Future<Output = anyhow::Result<()>>;
 }
 
 /// What [`CodeDeploy::deployment_groups`] found.

@@ -93,6 +93,14 @@ pub enum Command {
     #[command(after_help = DEPLOY_EXIT_STATUS_HELP)]
     Rollback(WaitArgs),
 
+    /// Give a held CodeDeploy deployment its go-ahead (ContinueDeployment): move traffic to the
+    /// replacement task set now, when the deployment group waits for one (`deployment_ready_option`
+    /// with STOP_DEPLOYMENT), or with `--termination`, end the original task set's termination wait.
+    ///
+    /// Returns once CodeDeploy has accepted it; `bgtool wait` follows the deployment on.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Continue(ContinueArgs),
+
     /// Validate existing appspec and taskdef files; exit 1 on any problem.
     #[command(after_help = EXIT_STATUS_HELP)]
     Check(CheckArgs),
@@ -658,6 +666,17 @@ pub struct WaitArgs {
 
     #[command(flatten)]
     pub watch: WatchArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ContinueArgs {
+    /// End the original task set's termination wait instead (TERMINATION_WAIT): it is terminated
+    /// now, and a rollback to it is no longer possible.
+    #[arg(long)]
+    pub termination: bool,
+
+    #[command(flatten)]
+    pub wait: WaitArgs,
 }
 
 /// How to reach AWS, and how long and how often to look while a deployment runs.

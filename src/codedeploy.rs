@@ -161,6 +161,7 @@ pub struct Watch {
     events: HashMap<String, String>,
     traffic: Option<String>,
     bake_said: bool,
+    ready_said: bool,
 }
 
 impl Watch {
@@ -206,6 +207,34 @@ impl Watch {
 }
 
 impl Watch {
+    /// When the deployment holds in `Ready` (the group waits for a go-ahead before it moves
+    /// traffic, and stops the deployment without one): what it waits for, until when, and the
+    /// command that gives it. Said once; `now` is the wall clock in seconds since the Unix epoch.
+    pub fn waiting(
+        &mut self,
+        deployment: &DeploymentInfo,
+        ready_wait_minutes: Option<u64>,
+        now: u64,
+        continue_command: &str,
+    ) -> Option<String> {
+        if deployment.status != "Ready" || self.ready_said {
+            return None;
+        }
+        self.ready_said = true;
+        let deadline = ready_wait_minutes.map_or_else(
+            || "CodeDeploy stops it if none comes in time".to_owned(),
+            |minutes| {
+                format!(
+                    "CodeDeploy stops it if none comes within {minutes} min (by about {} UTC)",
+                    crate::deploy::clock(now + minutes * 60)
+                )
+            },
+        );
+        Some(format!(
+            "waiting for a go-ahead: the replacement task set is ready and takes test traffic; {deadline}; `{continue_command}` (or \"Reroute traffic\" in the CodeDeploy console) moves production traffic to it"
+        ))
+    }
+
     /// Once all traffic is on the replacement (GREEN) task set: how long the original one stays
     /// (the group's termination wait, the window for a rollback) and when it goes; `now` is the
     /// wall clock in seconds since the Unix epoch.
@@ -214,6 +243,7 @@ impl Watch {
         target: Option<&EcsTarget>,
         termination_wait_minutes: Option<u64>,
         now: u64,
+        continue_command: &str,
     ) -> Option<String> {
         let all_on_green = target
             .into_iter()
@@ -228,10 +258,23 @@ impl Watch {
         }
         self.bake_said = true;
         Some(format!(
-            "bake time: the original task set stays {minutes} min, until about {} UTC, for a rollback; the deployment succeeds after it",
+            "bake time: the original task set stays {minutes} min, until about {} UTC, for a rollback; the deployment succeeds after it (`{continue_command} --termination` ends it now)",
             crate::deploy::clock(now + minutes * 60)
         ))
     }
+}
+
+/// The group's wait for a go-ahead before traffic moves, in minutes: only when it stops the
+/// deployment without one (`STOP_DEPLOYMENT`); with `CONTINUE_DEPLOYMENT` traffic moves at once.
+#[must_use]
+pub fn ready_wait(group: &DeploymentGroup) -> Option<u64> {
+    group
+        .blue_green_deployment_configuration
+        .as_ref()?
+        .deployment_ready_option
+        .as_ref()
+        .filter(|option| option.action_on_timeout.as_deref() == Some("STOP_DEPLOYMENT"))?
+        .wait_time_in_minutes
 }
 
 /// The group's wait before the original task set is terminated, in minutes.
@@ -417,19 +460,79 @@ mod tests {
             json!([]),
             json!([{"taskSetLabel": "GREEN", "trafficWeight": 0.0}]),
         );
-        assert_eq!(watch.bake(Some(&blue), Some(5), 0), None);
+        assert_eq!(
+            watch.bake(
+                Some(&blue),
+                Some(5),
+                0,
+                "bgtool continue --cluster main --service web"
+            ),
+            None
+        );
         let green = target(
             json!([]),
             json!([{"taskSetLabel": "GREEN", "trafficWeight": 100.0}]),
         );
-        assert_eq!(watch.bake(Some(&green), None, 0), None);
         assert_eq!(
-            watch.bake(Some(&green), Some(5), 3600).as_deref(),
+            watch.bake(
+                Some(&green),
+                None,
+                0,
+                "bgtool continue --cluster main --service web"
+            ),
+            None
+        );
+        assert_eq!(
+            watch
+                .bake(
+                    Some(&green),
+                    Some(5),
+                    3600,
+                    "bgtool continue --cluster main --service web"
+                )
+                .as_deref(),
             Some(
-                "bake time: the original task set stays 5 min, until about 01:05:00 UTC, for a rollback; the deployment succeeds after it"
+                "bake time: the original task set stays 5 min, until about 01:05:00 UTC, for a rollback; the deployment succeeds after it (`bgtool continue --cluster main --service web --termination` ends it now)"
             )
         );
-        assert_eq!(watch.bake(Some(&green), Some(5), 3700), None);
+        assert_eq!(
+            watch.bake(
+                Some(&green),
+                Some(5),
+                3700,
+                "bgtool continue --cluster main --service web"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn a_deployment_held_for_a_go_ahead_says_so_once_with_the_command() {
+        let mut watch = Watch::default();
+        let command = "bgtool continue --cluster main --service web";
+        assert_eq!(
+            watch.waiting(&deployment("InProgress"), Some(60), 0, command),
+            None
+        );
+        assert_eq!(
+            watch
+                .waiting(&deployment("Ready"), Some(60), 3600, command)
+                .as_deref(),
+            Some(
+                "waiting for a go-ahead: the replacement task set is ready and takes test traffic; CodeDeploy stops it if none comes within 60 min (by about 02:00:00 UTC); `bgtool continue --cluster main --service web` (or \"Reroute traffic\" in the CodeDeploy console) moves production traffic to it"
+            )
+        );
+        assert_eq!(
+            watch.waiting(&deployment("Ready"), Some(60), 3700, command),
+            None
+        );
+        let group: DeploymentGroup = serde_json::from_value(json!({
+            "blueGreenDeploymentConfiguration": {"deploymentReadyOption": {
+                "actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": 60}}
+        }))
+        .unwrap();
+        assert_eq!(ready_wait(&group), Some(60));
+        assert_eq!(ready_wait(&DeploymentGroup::default()), None);
     }
 
     #[test]

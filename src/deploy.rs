@@ -183,6 +183,25 @@ pub fn rollback_outcome(state: &ServiceDeploymentState) -> Outcome {
     }
 }
 
+/// The lifecycle hooks (their targets) the deployment's configuration runs at `stage`.
+fn hooks_of_stage(deployment: &ServiceDeploymentState, stage: &str) -> Vec<String> {
+    deployment
+        .deployment_configuration
+        .as_ref()
+        .and_then(|configuration| configuration.get("lifecycleHooks"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|hook| {
+            hook.get("lifecycleStages")
+                .and_then(Value::as_array)
+                .is_some_and(|stages| stages.iter().any(|named| named == stage))
+        })
+        .filter_map(|hook| hook.get("hookTargetArn").and_then(Value::as_str))
+        .map(ToOwned::to_owned)
+        .collect()
+}
+
 /// Says each change of a service deployment's lifecycle stage once, and when the bake time
 /// starts, how long it lasts and when it ends.
 #[derive(Debug, Clone, Default)]
@@ -204,6 +223,13 @@ impl StageLog {
                 deployment.status.as_deref().unwrap_or("status unknown")
             ));
             self.last = Some(stage.to_owned());
+            // A stage with a lifecycle hook lasts as long as the hook says: waiting there is the
+            // hook's doing, not a stuck deployment.
+            for hook in hooks_of_stage(deployment, stage) {
+                lines.push(format!(
+                    "stage `{stage}` waits for lifecycle hook `{hook}`: ECS goes on when it answers SUCCEEDED, rolls back on FAILED, and asks again while it answers IN_PROGRESS"
+                ));
+            }
         }
         if stage == "BAKE_TIME" && !self.bake_said {
             self.bake_said = true;
@@ -561,5 +587,33 @@ mod tests {
                 reason: "tasks failed to start".to_owned()
             }
         );
+    }
+
+    #[test]
+    fn a_stage_with_a_lifecycle_hook_says_the_hook_decides() {
+        let hook = "arn:aws:lambda:us-east-1:123456789012:function:web-smoke";
+        let state = |stage: &str| ServiceDeploymentState {
+            status: Some("IN_PROGRESS".to_owned()),
+            lifecycle_stage: Some(stage.to_owned()),
+            deployment_configuration: Some(json!({"lifecycleHooks": [
+                {"hookTargetArn": hook, "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}
+            ]})),
+            ..ServiceDeploymentState::default()
+        };
+        let mut log = StageLog::default();
+        assert_eq!(
+            log.observe(&state("TEST_TRAFFIC_SHIFT"), 0),
+            ["stage `TEST_TRAFFIC_SHIFT` (IN_PROGRESS)"]
+        );
+        assert_eq!(
+            log.observe(&state("POST_TEST_TRAFFIC_SHIFT"), 0),
+            [
+                "stage `POST_TEST_TRAFFIC_SHIFT` (IN_PROGRESS)".to_owned(),
+                format!(
+                    "stage `POST_TEST_TRAFFIC_SHIFT` waits for lifecycle hook `{hook}`: ECS goes on when it answers SUCCEEDED, rolls back on FAILED, and asks again while it answers IN_PROGRESS"
+                ),
+            ]
+        );
+        assert!(log.observe(&state("POST_TEST_TRAFFIC_SHIFT"), 0).is_empty());
     }
 }

@@ -56,6 +56,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rollback(args) => {
             commands::rollback::run(&config::deploy::WaitSettings::resolve(args)?)
         }
+        Command::Continue(args) => {
+            let termination = args.termination;
+            commands::continue_deployment::run(
+                &config::deploy::WaitSettings::resolve(args.wait)?,
+                termination,
+            )
+        }
         Command::Check(args) => commands::check::run(&CheckSettings::resolve(args)),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Man => commands::completions::man(),

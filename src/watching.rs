@@ -491,6 +491,8 @@ pub async fn watch_code_deploy_until(
     signals: &mut Signals,
 ) -> Result<Ended> {
     let termination_wait = codedeploy::termination_wait(group);
+    let ready_wait = codedeploy::ready_wait(group);
+    let continue_command = format!("bgtool continue --cluster {cluster} --service {service}");
     let mut watch = codedeploy::Watch::default();
     let mut events = EventLog::new(&ecs.describe_service(cluster, service).await?);
     let mut targets = Targets::default();
@@ -504,7 +506,13 @@ pub async fn watch_code_deploy_until(
         let (more, outcome) = watch.observe(&deployment, target.as_ref());
         lines.extend(more);
         lines.extend(targets.look(ecs, &description, &outcome).await);
-        lines.extend(watch.bake(target.as_ref(), termination_wait, unix_now()));
+        lines.extend(watch.waiting(&deployment, ready_wait, unix_now(), &continue_command));
+        lines.extend(watch.bake(
+            target.as_ref(),
+            termination_wait,
+            unix_now(),
+            &continue_command,
+        ));
         if matches!(outcome, Outcome::Failed { .. }) {
             lines.extend(replacement_stopped_tasks(ecs, cluster, target.as_ref()).await);
         }

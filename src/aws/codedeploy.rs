@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, Result};
 use aws_sdk_codedeploy::types::{
-    AppSpecContent, DeploymentStatus, RevisionLocation, RevisionLocationType,
+    AppSpecContent, DeploymentStatus, DeploymentWaitType, RevisionLocation, RevisionLocationType,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -411,6 +411,23 @@ impl CodeDeploy for SdkCodeDeploy {
         )?;
         let target: Target = read(&capture, &call, "deploymentTarget")?;
         Ok(target.ecs_target)
+    }
+
+    async fn continue_deployment(&self, id: &str, wait_type: &str) -> Result<()> {
+        let call = self.call(
+            "codedeploy:ContinueDeployment",
+            format!("continuing deployment `{id}` ({wait_type})"),
+        );
+        send!(
+            self,
+            call,
+            self.client
+                .continue_deployment()
+                .deployment_id(id)
+                .deployment_wait_type(DeploymentWaitType::from(wait_type))
+                .customize()
+        )?;
+        Ok(())
     }
 
     async fn stop_deployment(&self, id: &str) -> Result<()> {

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod completions;
+pub mod continue_deployment;
 pub mod deploy;
 pub mod emit_hcl;
 pub mod image_definitions;

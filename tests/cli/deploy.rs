@@ -119,6 +119,9 @@ struct Script {
     /// CodeDeploy: the applications and their groups in the account; default `other` and `web`,
     /// one group each, named after the application.
     applications: Vec<(&'static str, Vec<&'static str>)>,
+    /// CodeDeploy: group `web` waits this many minutes for a go-ahead before traffic moves, and
+    /// stops the deployment without one (STOP_DEPLOYMENT); none moves traffic at once.
+    ready_wait: Option<u64>,
 }
 
 #[derive(Default)]
@@ -349,6 +352,7 @@ impl State {
                 json!({"deploymentGroupInfo": group_info(
                     body["applicationName"].as_str().unwrap(),
                     body["deploymentGroupName"].as_str().unwrap(),
+                    self.script.ready_wait,
                 )}),
             ),
             "BatchGetDeploymentGroups" => {
@@ -357,7 +361,9 @@ impl State {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|name| group_info(application, name.as_str().unwrap()))
+                    .map(|name| {
+                        group_info(application, name.as_str().unwrap(), self.script.ready_wait)
+                    })
                     .collect();
                 (200, json!({"deploymentGroupsInfo": groups}))
             }
@@ -398,6 +404,7 @@ impl State {
                     json!({"deploymentTarget": {"deploymentTargetType": "ECSTarget", "ecsTarget": target}}),
                 )
             }
+            "ContinueDeployment" => (200, json!({})),
             "StopDeployment" => {
                 self.rolled_back = true;
                 (
@@ -416,12 +423,16 @@ impl State {
 /// A deployment group as GetDeploymentGroup describes it: group `web` of application `web`
 /// deploys service `web` of cluster `main`; every other group deploys a `web` of cluster
 /// `staging`, another team's.
-fn group_info(application: &str, group: &str) -> Value {
+fn group_info(application: &str, group: &str, ready_wait: Option<u64>) -> Value {
     let cluster = if application == "web" && group == "web" {
         "main"
     } else {
         "staging"
     };
+    let ready = ready_wait.map_or_else(
+        || json!({"actionOnTimeout": "CONTINUE_DEPLOYMENT"}),
+        |minutes| json!({"actionOnTimeout": "STOP_DEPLOYMENT", "waitTimeInMinutes": minutes}),
+    );
     json!({
         "applicationName": application,
         "deploymentGroupName": group,
@@ -429,7 +440,7 @@ fn group_info(application: &str, group: &str) -> Value {
         "ecsServices": [{"serviceName": "web", "clusterName": cluster}],
         "blueGreenDeploymentConfiguration": {
             "terminateBlueInstancesOnDeploymentSuccess": {"action": "TERMINATE", "terminationWaitTimeInMinutes": 5},
-            "deploymentReadyOption": {"actionOnTimeout": "CONTINUE_DEPLOYMENT"}
+            "deploymentReadyOption": ready
         }
     })
 }
@@ -634,8 +645,9 @@ impl ScriptedEcs {
     }
 }
 
-const ACTIONS: [&str; 22] = [
+const ACTIONS: [&str; 23] = [
     "DescribeTargetHealth",
+    "ContinueDeployment",
     "BatchGetDeploymentGroups",
     "DescribeServiceDeployments",
     "ListApplications",
@@ -1817,6 +1829,127 @@ fn a_code_deploy_deployment_out_of_time_is_stopped_with_rollback() {
     );
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
     assert_never_deregisters(&server);
+}
+
+#[test]
+fn a_deployment_held_for_a_go_ahead_is_reported_as_waiting_not_failing() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        ready_wait: Some(60),
+        deployments: vec![(
+            "d-NEW",
+            vec![
+                look("d-NEW", "InProgress", &[("Install", "InProgress")], 0.0),
+                look("d-NEW", "Ready", &[("Install", "Succeeded")], 0.0),
+                look("d-NEW", "Ready", &[("Install", "Succeeded")], 0.0),
+                look(
+                    "d-NEW",
+                    "InProgress",
+                    &[("AllowTraffic", "InProgress")],
+                    100.0,
+                ),
+                look(
+                    "d-NEW",
+                    "Succeeded",
+                    &[("AllowTraffic", "Succeeded")],
+                    100.0,
+                ),
+            ],
+        )],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            // 30 minutes, the group's 60-minute ready wait and its 5-minute termination wait.
+            "bgtool: note: watching deployment `d-NEW` for up to 95 min, every 0.05 s",
+            "bgtool: deploy: deployment `d-NEW` Ready",
+            "bgtool: deploy: waiting for a go-ahead: the replacement task set is ready and takes test traffic; CodeDeploy stops it if none comes within 60 min (by about",
+            "`bgtool continue --cluster main --service web` (or \"Reroute traffic\" in the CodeDeploy console) moves production traffic to it",
+        ],
+    );
+    assert_eq!(
+        result.stderr.matches("waiting for a go-ahead").count(),
+        1,
+        "{}",
+        result.stderr
+    );
+    assert!(!server.actions().contains(&"StopDeployment".to_owned()));
+}
+
+#[test]
+fn continue_gives_a_held_code_deploy_deployment_its_go_ahead() {
+    // The go-ahead (or the end of the termination wait), under the example policy, with the
+    // group named as CI names it.
+    for (extra, wait_type) in [
+        (None, "READY_WAIT"),
+        (Some("--termination"), "TERMINATION_WAIT"),
+    ] {
+        let server = ScriptedEcs::start(Script {
+            before: vec![code_deploy_service()],
+            running: vec!["d-NEW"],
+            policy: Some(crate::iam::example_policy()),
+            ..Script::default()
+        });
+        let mut arguments = vec![
+            "continue",
+            "--cluster",
+            "main",
+            "--service",
+            "web",
+            "--application",
+            "web",
+            "--deployment-group",
+            "web",
+        ];
+        arguments.extend(extra);
+        let result = run(&mut server.command(&arguments));
+        assert_eq!(result.code, 0, "{}", result.stderr);
+        assert_lines(
+            &result.stderr,
+            &[&format!(
+                "bgtool: note: continued deployment `d-NEW` ({wait_type})"
+            )],
+        );
+        let calls = server.calls();
+        let continued = calls
+            .iter()
+            .find(|(action, _)| action == "ContinueDeployment")
+            .expect("ContinueDeployment sent");
+        assert_eq!(
+            continued.1,
+            json!({"deploymentId": "d-NEW", "deploymentWaitType": wait_type})
+        );
+        assert_eq!(server.denied(), Vec::<String>::new());
+    }
+
+    // Nothing in progress, or a service ECS deploys itself: nothing to continue.
+    let idle = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        ..Script::default()
+    });
+    let result = idle.on_web("continue", &[]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: error: nothing to continue: no CodeDeploy deployment of `web`/`web` is in progress",
+        ],
+    );
+    let ecs = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        ..Script::default()
+    });
+    let result = run(&mut ecs.command(&["continue", "--cluster", "main", "--service", "web"]));
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: error: service `web` has the ECS deployment controller: there is no CodeDeploy go-ahead to give",
+        ],
+    );
 }
 
 /// An account shared with other teams: their applications, and a second group in this one,
