@@ -2,6 +2,7 @@
 //! trait; [`sdk::SdkEcs`] is the implementation that wraps aws-sdk-ecs.
 
 pub mod codedeploy;
+pub mod http;
 pub mod load_balancing;
 pub mod sdk;
 

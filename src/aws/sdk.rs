@@ -69,13 +69,8 @@ pub async fn load(settings: &AwsSettings) -> Result<(aws_config::SdkConfig, Stri
         .connect_timeout(settings.connect_timeout)
         .operation_timeout(settings.timeout)
         .build();
-    let https = aws_smithy_http_client::Builder::new()
-        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        ))
-        .build_https();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https)
+        .http_client(super::http::client())
         .timeout_config(timeouts);
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
