@@ -1,19 +1,20 @@
 //! The AWS side, behind one small trait that speaks in bgtool's own types. Commands depend on the
-//! trait; [`sdk::SdkEcs`] is the implementation that wraps aws-sdk-ecs.
+//! trait; [`ecs::SdkEcs`] is the implementation that wraps aws-sdk-ecs.
 
+pub mod calls;
 pub mod codedeploy;
+pub mod ecs;
 pub mod http;
 pub mod load_balancing;
-pub mod sdk;
 
 use std::future::Future;
 
 use serde_json::Value;
 
-use crate::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, TrafficRouting};
-use crate::deploy::{ServiceDeploymentState, StoppedTask};
-use crate::service::ServiceDescription;
-use crate::target_health::TargetHealth;
+use crate::deployment::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, TrafficRouting};
+use crate::deployment::ecs::{ServiceDeploymentState, StoppedTask};
+use crate::deployment::service::ServiceDescription;
+use crate::deployment::target_health::TargetHealth;
 
 /// The calls bgtool makes about an ECS service: to ECS, and to Elastic Load Balancing for the
 /// health of the service's targets.
@@ -155,7 +156,7 @@ pub struct GroupListing {
 /// What `work` returns, a missing Region, or running out of time.
 pub fn with_ecs<T>(
     settings: &crate::config::AwsSettings,
-    work: impl AsyncFnOnce(&sdk::SdkEcs) -> anyhow::Result<T>,
+    work: impl AsyncFnOnce(&ecs::SdkEcs) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -165,7 +166,7 @@ pub fn with_ecs<T>(
         // The SDK bounds each operation; this bounds everything else too (credential providers,
         // instance metadata, several calls in a row), so a build can never hang here.
         let all = async {
-            let ecs = sdk::SdkEcs::connect(settings).await?;
+            let ecs = ecs::SdkEcs::connect(settings).await?;
             work(&ecs).await
         };
         tokio::time::timeout(settings.timeout, all)
@@ -191,15 +192,15 @@ pub fn with_ecs<T>(
 /// What `work` returns, or a missing Region.
 pub fn with_ecs_unbounded<T>(
     settings: &crate::config::AwsSettings,
-    work: impl AsyncFnOnce(&sdk::SdkEcs, &codedeploy::SdkCodeDeploy) -> anyhow::Result<T>,
+    work: impl AsyncFnOnce(&ecs::SdkEcs, &codedeploy::SdkCodeDeploy) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?;
     runtime.block_on(async {
-        let (shared, region) = sdk::load(settings).await?;
-        let ecs = sdk::SdkEcs::from_shared(&shared, &region, settings);
+        let (shared, region) = calls::load(settings).await?;
+        let ecs = ecs::SdkEcs::from_shared(&shared, &region, settings);
         let codedeploy = codedeploy::SdkCodeDeploy::from_shared(&shared, &region, settings);
         work(&ecs, &codedeploy).await
     })

@@ -4,14 +4,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::appspec::{CapacityProviderItem, HOOK_PHASES, Hook};
+use crate::artifacts::appspec::{CapacityProviderItem, HOOK_PHASES, Hook};
+use crate::artifacts::image;
+use crate::artifacts::taskdef::{ImageEdit, ImageTarget, ImageValue, MAX_IMAGE_PLACEHOLDERS};
 use crate::cli::{
     AwsArgs, CheckArgs, Format, ImageDefinitionsArgs, ImageDetailArgs, RenderAppspecArgs,
     TaskdefArgs,
 };
 use crate::error::UsageError;
-use crate::image;
-use crate::taskdef::{ImageEdit, ImageTarget, ImageValue, MAX_IMAGE_PLACEHOLDERS};
 
 pub mod deploy;
 mod emit_hcl;
@@ -92,7 +92,7 @@ pub enum LiveTaskdef {
 pub struct TaskdefSettings {
     pub source: TaskdefSource,
     pub image_edits: Vec<ImageEdit>,
-    pub container_edits: Vec<crate::edits::ContainerEdit>,
+    pub container_edits: Vec<crate::artifacts::edits::ContainerEdit>,
     pub report: Option<ReportSettings>,
     pub output: Output,
     pub aws: AwsSettings,

@@ -1,30 +1,17 @@
 //! bgtool: build-stage artifacts for Amazon ECS blue/green deployments. `run` executes one parsed
 //! command line; `main.rs` only parses, reports and exits.
 
-pub mod appspec;
+pub mod artifacts;
 pub mod aws;
-pub mod checks;
 pub mod cli;
-pub mod codedeploy;
 pub mod commands;
 pub mod config;
-pub mod deploy;
+pub mod deployment;
 pub mod diagnostics;
-pub mod edits;
-pub mod elf;
 pub mod error;
 pub mod exit_status;
-pub mod fargate;
 pub mod files;
-pub mod hcl;
-pub mod image;
-pub mod lint;
-pub mod report;
-pub mod service;
-pub mod substitute;
-pub mod target_health;
-pub mod taskdef;
-pub mod watching;
+pub mod stack;
 
 use cli::{Cli, Command};
 use config::{

@@ -1,7 +1,7 @@
 //! Fuzz target: parsing and validating an AppSpec never panics, and a valid one names its target.
 #![no_main]
 
-use bgtool::appspec::validate;
+use bgtool::artifacts::appspec::validate;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,7 +1,7 @@
 //! Fuzz target: variable substitution never panics, and text without `$` comes back unchanged.
 #![no_main]
 
-use bgtool::substitute::substitute;
+use bgtool::artifacts::substitute::substitute;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -2,7 +2,7 @@
 //! read-only key and no null-valued key.
 #![no_main]
 
-use bgtool::taskdef::{READ_ONLY_KEYS, registerable};
+use bgtool::artifacts::taskdef::{READ_ONLY_KEYS, registerable};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

@@ -11,10 +11,10 @@ use aws_sdk_codedeploy::types::{
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::sdk::{BodyCapture, Call, Explainer, Lookup, captured_json, send};
+use super::calls::{BodyCapture, Call, Explainer, Lookup, captured_json, send};
 use super::{CodeDeploy, GroupListing};
-use crate::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, TrafficRouting};
 use crate::config::AwsSettings;
+use crate::deployment::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, TrafficRouting};
 use crate::error::is_access_denied;
 
 /// CodeDeploy through aws-sdk-codedeploy.

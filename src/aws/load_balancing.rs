@@ -4,9 +4,9 @@
 
 use anyhow::Result;
 
-use super::sdk::{Call, Explainer, Lookup, send};
+use super::calls::{Call, Explainer, Lookup, send};
 use crate::config::AwsSettings;
-use crate::target_health::{TargetHealth, group_name};
+use crate::deployment::target_health::{TargetHealth, group_name};
 
 /// Elastic Load Balancing (v2) through its SDK.
 #[derive(Debug, Clone)]

@@ -3,13 +3,13 @@
 use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 
-use crate::checks;
+use crate::artifacts::checks;
+use crate::artifacts::lint::lint_taskdef;
+use crate::artifacts::taskdef::{READ_ONLY_KEYS, container_names};
 use crate::config::{CheckSettings, Input};
 use crate::diagnostics::warn_with_hint;
 use crate::error::Hinted;
 use crate::files::{parse_json, read_input};
-use crate::lint::lint_taskdef;
-use crate::taskdef::{READ_ONLY_KEYS, container_names};
 
 /// Checks each file given; prints `FILE: ok` for each that passes.
 ///

@@ -6,9 +6,9 @@ use anyhow::Result;
 
 use crate::aws::{self, CodeDeploy, Ecs};
 use crate::config::deploy::WaitSettings;
+use crate::deployment::follow::{Controller, controller, deployment_group};
 use crate::diagnostics::note;
 use crate::error::Hinted;
-use crate::watching::{Controller, controller, deployment_group};
 
 /// Continues the service's CodeDeploy deployment in progress (or `--deployment`).
 ///

@@ -7,19 +7,19 @@ mod code_deploy;
 use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value};
 
+use crate::artifacts::report::compare;
+use crate::artifacts::taskdef::{apply_images, registerable};
 use crate::aws::{self, CodeDeploy, Ecs};
 use crate::config::deploy::DeploySettings;
-use crate::deploy::{Watch, primary_task_definition, running_deployment, wait_bound};
-use crate::diagnostics::{self, note, warn};
-use crate::error::{Hinted, Interrupted};
-use crate::files::{json_text, parse_json, read_input};
-use crate::report::compare;
-use crate::service::ServiceDescription;
-use crate::taskdef::{apply_images, registerable};
-use crate::watching::{
+use crate::deployment::ecs::{Watch, primary_task_definition, running_deployment, wait_bound};
+use crate::deployment::follow::{
     Controller, Ended, Signals, controller, failure, minutes, roll_back, time_left_to_deploy,
     watch_bound, watch_until, watching_for,
 };
+use crate::deployment::service::ServiceDescription;
+use crate::diagnostics::{self, note, warn};
+use crate::error::{Hinted, Interrupted};
+use crate::files::{json_text, parse_json, read_input};
 
 /// Registers the task definition, updates the service to it and follows the deployment.
 ///

@@ -8,9 +8,9 @@ use anyhow::{Context, Result};
 
 use crate::config::{BuildBinary, EmitHclSettings, Output};
 use crate::diagnostics;
-use crate::elf;
 use crate::files::write_output;
-use crate::hcl::{module_files, single_file};
+use crate::stack::elf;
+use crate::stack::hcl::{module_files, single_file};
 
 /// The binary's name in the module directory; the stack's `bgtool_binary` defaults to it.
 const BINARY_NAME: &str = "bgtool";

@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 
+use crate::artifacts::image::image_definitions;
 use crate::config::ImageDefinitionsSettings;
 use crate::files::{json_text, write_output};
-use crate::image::image_definitions;
 
 /// Writes `[{"name": …, "imageUri": …}, …]`.
 ///

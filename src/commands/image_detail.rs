@@ -2,9 +2,9 @@
 
 use anyhow::Result;
 
+use crate::artifacts::image::image_detail;
 use crate::config::ImageDetailSettings;
 use crate::files::{json_text, write_output};
-use crate::image::image_detail;
 
 /// Writes `{"ImageURI": "…"}`.
 ///

@@ -5,20 +5,20 @@ use std::collections::HashMap;
 
 use anyhow::{Context, Result};
 
-use crate::appspec::{
+use crate::artifacts::appspec::{
     AppSpec, AwsvpcConfiguration, CapacityProviderItem, LoadBalancerInfo, NetworkConfiguration,
     Properties,
 };
+use crate::artifacts::checks;
+use crate::artifacts::substitute::{SubstituteError, parse_env_file, substitute};
 use crate::aws::{self, Ecs};
-use crate::checks;
 use crate::cli::Format;
 use crate::config::{
     AppspecSource, GeneratedAppspec, Input, RenderAppspecSettings, ServiceReference,
 };
+use crate::deployment::service::Placement;
 use crate::error::{Hinted, UsageError};
 use crate::files::{read_input, write_output};
-use crate::service::Placement;
-use crate::substitute::{SubstituteError, parse_env_file, substitute};
 
 /// Renders or generates the AppSpec, validates it (and cross-checks it with `--taskdef`), then
 /// writes it. Nothing is written when any step fails.

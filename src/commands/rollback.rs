@@ -6,11 +6,11 @@ use anyhow::Result;
 
 use crate::aws::{self, CodeDeploy, Ecs};
 use crate::config::deploy::WaitSettings;
-use crate::deploy::{primary_task_definition, running_deployment};
-use crate::error::Hinted;
-use crate::watching::{
+use crate::deployment::ecs::{primary_task_definition, running_deployment};
+use crate::deployment::follow::{
     Controller, Signals, controller, deployment_group, roll_back, roll_back_code_deploy,
 };
+use crate::error::Hinted;
 
 const NOTHING_HINT: &str =
     "to go back to an earlier revision, deploy it: `bgtool deploy --taskdef FILE`";

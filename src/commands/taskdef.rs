@@ -4,15 +4,15 @@
 use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 
+use crate::artifacts::edits::apply_edits;
+use crate::artifacts::report::{Report, compare};
+use crate::artifacts::taskdef::{apply_images, registerable};
 use crate::aws::{self, Ecs};
 use crate::config::{LiveService, LiveTaskdef, Output, TaskdefSettings, TaskdefSource};
+use crate::deployment::service::current_task_definition;
 use crate::diagnostics::{self, note};
-use crate::edits::apply_edits;
 use crate::error::Hinted;
 use crate::files::{json_text, parse_json, read_input, write_output};
-use crate::report::{Report, compare};
-use crate::service::current_task_definition;
-use crate::taskdef::{apply_images, registerable};
 
 /// What production runs now: the task definition's ARN and its DescribeTaskDefinition response.
 struct Live {

@@ -4,15 +4,15 @@
 use anyhow::Result;
 
 use crate::aws::{self, CodeDeploy, Ecs};
-use crate::codedeploy;
 use crate::config::deploy::WaitSettings;
-use crate::deploy::{Watch, primary_task_definition, running_deployment, wait_bound};
-use crate::diagnostics::note;
-use crate::error::{Hinted, Interrupted};
-use crate::watching::{
+use crate::deployment::codedeploy;
+use crate::deployment::ecs::{Watch, primary_task_definition, running_deployment, wait_bound};
+use crate::deployment::follow::{
     Controller, Ended, Signals, controller, deployment_group, failure, minutes,
     watch_code_deploy_until, watch_until,
 };
+use crate::diagnostics::note;
+use crate::error::{Hinted, Interrupted};
 
 /// Waits for the service's deployment in progress (or `--deployment`) to end.
 ///

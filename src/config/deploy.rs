@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use super::Input;
 use super::{AwsSettings, check_region, non_empty, parse_seconds, resolve_image_edits};
+use crate::artifacts::taskdef::ImageEdit;
 use crate::cli::{AwsArgs, DeployArgs, WaitArgs, WatchArgs};
 use crate::error::UsageError;
-use crate::taskdef::ImageEdit;
 
 /// Each AWS call on its own, retries included; the deployment as a whole has `timeout`.
 const CALL_TIMEOUT: &str = "60";

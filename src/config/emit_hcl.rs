@@ -5,11 +5,11 @@ use std::fs;
 use std::path::PathBuf;
 
 use super::{check_container_name, check_region};
+use crate::artifacts::fargate;
 use crate::cli::{EmitHclArgs, StrategyArg, StrategyKindArg};
-use crate::elf;
 use crate::error::UsageError;
-use crate::fargate;
-use crate::hcl::{
+use crate::stack::elf;
+use crate::stack::hcl::{
     DeploymentKind, EcsNative, LIFECYCLE_STAGES, LifecycleHook, StackOptions, Strategy,
 };
 

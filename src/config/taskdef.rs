@@ -5,10 +5,10 @@ use std::fs;
 use std::path::PathBuf;
 
 use super::check_container_name;
+use crate::artifacts::edits::{ContainerEdit, is_secret_reference};
+use crate::artifacts::substitute::parse_env_file;
 use crate::cli::TaskdefArgs;
-use crate::edits::{ContainerEdit, is_secret_reference};
 use crate::error::UsageError;
-use crate::substitute::parse_env_file;
 
 /// The service production runs, to compare the new task definition with.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2466,7 +2466,7 @@ fn the_example_policy_allows_every_action_bgtool_calls() {
     }
     let mut called = Vec::new();
     for file in [
-        "src/aws/sdk.rs",
+        "src/aws/ecs.rs",
         "src/aws/codedeploy.rs",
         "src/aws/load_balancing.rs",
     ] {

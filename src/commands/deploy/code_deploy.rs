@@ -6,23 +6,23 @@ use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 
 use super::{register, report};
-use crate::appspec::TASK_DEFINITION_PLACEHOLDER;
+use crate::artifacts::appspec::TASK_DEFINITION_PLACEHOLDER;
+use crate::artifacts::checks;
+use crate::artifacts::taskdef::container_ports;
 use crate::aws::{CodeDeploy, Ecs};
-use crate::checks;
 use crate::cli::Format;
 use crate::commands::render_appspec::{generate, serialize};
 use crate::commands::wait::code_deploy_bound;
 use crate::config::GeneratedAppspec;
 use crate::config::deploy::DeploySettings;
-use crate::diagnostics::{note, warn};
-use crate::error::{Hinted, Interrupted};
-use crate::files::read_input;
-use crate::service::{ServiceDescription, current_task_definition};
-use crate::taskdef::container_ports;
-use crate::watching::{
+use crate::deployment::follow::{
     Ended, Signals, deployment_group, minutes, roll_back_code_deploy, time_left_to_deploy,
     watch_bound, watch_code_deploy_until, watching_for,
 };
+use crate::deployment::service::{ServiceDescription, current_task_definition};
+use crate::diagnostics::{note, warn};
+use crate::error::{Hinted, Interrupted};
+use crate::files::read_input;
 
 /// Registers the task definition and deploys it through the service's CodeDeploy group.
 ///
@@ -141,7 +141,7 @@ async fn wait_for_earlier(
     ecs: &impl Ecs,
     codedeploy: &impl CodeDeploy,
     settings: &DeploySettings,
-    group: &crate::codedeploy::DeploymentGroup,
+    group: &crate::deployment::codedeploy::DeploymentGroup,
     signals: &mut Signals,
 ) -> Result<()> {
     let running = codedeploy

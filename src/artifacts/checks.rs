@@ -4,12 +4,12 @@
 use anyhow::{Context, Result};
 use serde_norway::Value;
 
-use crate::appspec::{self, cross_check};
+use crate::artifacts::appspec::{self, cross_check};
+use crate::artifacts::taskdef::{container_ports, registerable};
 use crate::config::Input;
 use crate::diagnostics::warn;
 use crate::error::Hinted;
 use crate::files::{parse_json, read_input};
-use crate::taskdef::{container_ports, registerable};
 
 /// Each container of a taskdef.json (or DescribeTaskDefinition output) with its container ports.
 ///

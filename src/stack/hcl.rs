@@ -92,36 +92,45 @@ pub struct StackOptions {
 
 /// The Terraform files, in the order they make the most sense to read, with their templates.
 const TERRAFORM_FILES: [(&str, &str); 8] = [
-    ("versions.tf", include_str!("../templates/versions.tf.j2")),
-    ("variables.tf", include_str!("../templates/variables.tf.j2")),
-    ("network.tf", include_str!("../templates/network.tf.j2")),
-    ("alb.tf", include_str!("../templates/alb.tf.j2")),
-    ("ecs.tf", include_str!("../templates/ecs.tf.j2")),
-    ("iam.tf", include_str!("../templates/iam.tf.j2")),
-    ("pipeline.tf", include_str!("../templates/pipeline.tf.j2")),
-    ("outputs.tf", include_str!("../templates/outputs.tf.j2")),
+    (
+        "versions.tf",
+        include_str!("../../templates/versions.tf.j2"),
+    ),
+    (
+        "variables.tf",
+        include_str!("../../templates/variables.tf.j2"),
+    ),
+    ("network.tf", include_str!("../../templates/network.tf.j2")),
+    ("alb.tf", include_str!("../../templates/alb.tf.j2")),
+    ("ecs.tf", include_str!("../../templates/ecs.tf.j2")),
+    ("iam.tf", include_str!("../../templates/iam.tf.j2")),
+    (
+        "pipeline.tf",
+        include_str!("../../templates/pipeline.tf.j2"),
+    ),
+    ("outputs.tf", include_str!("../../templates/outputs.tf.j2")),
 ];
 
 /// The build-stage files a module directory gets beside the Terraform: the same reference files
 /// the repository keeps (and tests) at its top level, so the names match what the stack sets.
 const CODEDEPLOY_BUILD_FILES: [(&str, &str); 2] = [
-    ("buildspec.yml", include_str!("../buildspec.yml")),
+    ("buildspec.yml", include_str!("../../buildspec.yml")),
     (
         "appspec_template.yaml",
-        include_str!("../appspec_template.yaml"),
+        include_str!("../../appspec_template.yaml"),
     ),
 ];
 
 /// The ECS-native deploy stage's buildspec, inlined into its CodeBuild project (a heredoc: it must
 /// hold no Terraform template sequence, which a unit test checks).
 pub const ECS_NATIVE_DEPLOY_BUILDSPEC: &str =
-    include_str!("../templates/buildspec-ecs-native-deploy.yml");
+    include_str!("../../templates/buildspec-ecs-native-deploy.yml");
 
 /// With ECS-native deployments the build writes taskdef.json; the deploy stage's buildspec is
 /// inlined in the stack.
 const ECS_NATIVE_BUILD_FILES: [(&str, &str); 1] = [(
     "buildspec.yml",
-    include_str!("../templates/buildspec-ecs-native.yml"),
+    include_str!("../../templates/buildspec-ecs-native.yml"),
 )];
 
 /// One emitted file.

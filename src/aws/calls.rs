@@ -1,5 +1,6 @@
-//! The real [`Ecs`]: aws-sdk-ecs with the default credential chain, timeouts, standard retries,
-//! and an interceptor that keeps each response body exactly as ECS sent it.
+//! What every SDK wrapper (ECS, CodeDeploy, Elastic Load Balancing) shares: the AWS
+//! configuration loaded as the AWS CLI loads it, sending with `--verbose` attempt logs, errors
+//! worded for people, and response bodies kept exactly as AWS sent them.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,26 +10,14 @@ use anyhow::{Context, Result, anyhow};
 use aws_config::BehaviorVersion;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ecs::config::interceptors::{
-    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
-    FinalizerInterceptorContextRef,
+    AfterDeserializationInterceptorContextRef, FinalizerInterceptorContextRef,
 };
 use aws_sdk_ecs::config::{ConfigBag, Intercept, Region, RuntimeComponents};
 use aws_sdk_ecs::error::{BoxError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_ecs::types::{
-    ContainerDefinition, DesiredStatus, ServiceDeploymentStatus, StopServiceDeploymentStopType,
-    TaskDefinitionField,
-};
-use aws_smithy_types::body::SdkBody;
-use serde::Deserialize;
 use serde_json::Value;
 
-use super::Ecs;
-use super::load_balancing::SdkLoadBalancing;
 use crate::config::AwsSettings;
-use crate::deploy::{ServiceDeploymentState, StoppedTask};
 use crate::error::{AccessDenied, Hinted};
-use crate::service::ServiceDescription;
-use crate::target_health::TargetHealth;
 
 /// Sends a request made ready with `.customize()` (and any interceptors of its own) from an SDK
 /// wrapper with `client`, `explainer` and `verbose`: with `--verbose` each attempt is logged, and
@@ -38,7 +27,7 @@ macro_rules! send {
     ($wrapper:expr, $call:expr, $request:expr) => {{
         let mut request = $request;
         if $wrapper.verbose {
-            request = request.interceptor($crate::aws::sdk::AttemptLog::new($call.action));
+            request = request.interceptor($crate::aws::calls::AttemptLog::new($call.action));
         }
         request
             .send()
@@ -47,16 +36,6 @@ macro_rules! send {
     }};
 }
 pub(crate) use send;
-
-/// ECS through aws-sdk-ecs.
-#[derive(Debug, Clone)]
-pub struct SdkEcs {
-    client: aws_sdk_ecs::Client,
-    explainer: Explainer,
-    verbose: bool,
-    /// For the health of the service's targets while it deploys.
-    load_balancing: SdkLoadBalancing,
-}
 
 /// Loads the AWS configuration the way the AWS CLI does (environment, profiles, SSO, container
 /// and instance credentials; `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_MAX_ATTEMPTS`,
@@ -109,39 +88,6 @@ impl Explainer {
             region: region.to_owned(),
             endpoint,
             timeout: settings.timeout,
-        }
-    }
-}
-
-impl SdkEcs {
-    /// ECS with the configuration [`load`] finds.
-    ///
-    /// # Errors
-    /// When no Region is configured anywhere.
-    pub async fn connect(settings: &AwsSettings) -> Result<Self> {
-        let (shared, region) = load(settings).await?;
-        Ok(Self::from_shared(&shared, &region, settings))
-    }
-
-    /// ECS with an already loaded configuration.
-    #[must_use]
-    pub fn from_shared(
-        shared: &aws_config::SdkConfig,
-        region: &str,
-        settings: &AwsSettings,
-    ) -> Self {
-        Self {
-            client: aws_sdk_ecs::Client::new(shared),
-            explainer: Explainer::new(
-                "ECS",
-                "AWS_ENDPOINT_URL_ECS",
-                "ecs",
-                shared,
-                region,
-                settings,
-            ),
-            verbose: settings.verbose,
-            load_balancing: SdkLoadBalancing::from_shared(shared, region, settings),
         }
     }
 }
@@ -313,7 +259,7 @@ pub(crate) enum Lookup {
 }
 
 impl Call {
-    fn not_found_hint(&self, region: &str) -> String {
+    pub(crate) fn not_found_hint(&self, region: &str) -> String {
         match &self.lookup {
             Lookup::Hint(hint) => hint.clone(),
             Lookup::TaskDefinition { reference } => {
@@ -413,338 +359,10 @@ impl Intercept for BodyCapture {
     }
 }
 
-/// Sends a prepared JSON body in place of the one the SDK serialized: RegisterTaskDefinition goes
-/// out with every field of taskdef.json, including ones this SDK version has no type for.
-#[derive(Debug)]
-struct ReplaceBody(Vec<u8>);
-
-impl Intercept for ReplaceBody {
-    fn name(&self) -> &'static str {
-        "ReplaceBody"
-    }
-
-    fn modify_before_signing(
-        &self,
-        context: &mut BeforeTransmitInterceptorContextMut<'_>,
-        _runtime_components: &RuntimeComponents,
-        _config: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let request = context.request_mut();
-        *request.body_mut() = SdkBody::from(self.0.clone());
-        request
-            .headers_mut()
-            .insert("content-length", self.0.len().to_string());
-        Ok(())
-    }
-}
-
 pub(crate) fn captured_json(capture: &BodyCapture, subject: &str) -> Result<Value> {
     let body = capture
         .take()
         .ok_or_else(|| anyhow!("{subject}: the ECS response body was not available"))?;
     serde_json::from_slice(&body)
         .with_context(|| format!("{subject}: the ECS response is not JSON"))
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DescribeServicesBody {
-    #[serde(default)]
-    services: Vec<ServiceDescription>,
-    #[serde(default)]
-    failures: Vec<Failure>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct UpdateServiceBody {
-    service: ServiceDescription,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DescribeServiceDeploymentsBody {
-    #[serde(default)]
-    service_deployments: Vec<ServiceDeploymentState>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DescribeTasksBody {
-    #[serde(default)]
-    tasks: Vec<StoppedTask>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Failure {
-    reason: Option<String>,
-    detail: Option<String>,
-}
-
-impl Ecs for SdkEcs {
-    async fn describe_task_definition(&self, reference: &str) -> Result<Value> {
-        let call = Call {
-            action: "ecs:DescribeTaskDefinition",
-            subject: format!("task definition `{reference}`"),
-            lookup: Lookup::TaskDefinition {
-                reference: reference.to_owned(),
-            },
-        };
-        let capture = BodyCapture::default();
-        send!(
-            self,
-            call,
-            self.client
-                .describe_task_definition()
-                .task_definition(reference)
-                .include(TaskDefinitionField::Tags)
-                .customize()
-                .interceptor(capture.clone())
-        )?;
-        captured_json(&capture, &call.subject)
-    }
-
-    async fn describe_service(&self, cluster: &str, service: &str) -> Result<ServiceDescription> {
-        let call = Call {
-            action: "ecs:DescribeServices",
-            subject: format!("service `{service}` in cluster `{cluster}`"),
-            lookup: Lookup::Service {
-                cluster: cluster.to_owned(),
-            },
-        };
-        let capture = BodyCapture::default();
-        send!(
-            self,
-            call,
-            self.client
-                .describe_services()
-                .cluster(cluster)
-                .services(service)
-                .customize()
-                .interceptor(capture.clone())
-        )?;
-        let body: DescribeServicesBody =
-            serde_json::from_value(captured_json(&capture, &call.subject)?).with_context(|| {
-                format!("{}: unexpected DescribeServices response", call.subject)
-            })?;
-        if let Some(found) = body.services.into_iter().next() {
-            return Ok(found);
-        }
-        let reason = body.failures.first().map_or_else(
-            || "no service returned".to_owned(),
-            |failure| {
-                let reason = failure.reason.as_deref().unwrap_or("no reason given");
-                match &failure.detail {
-                    Some(detail) => format!("{reason}: {detail}"),
-                    None => reason.to_owned(),
-                }
-            },
-        );
-        Err(Hinted::new(
-            format!("{} was not found (`{reason}`)", call.subject),
-            call.not_found_hint(&self.explainer.region),
-        )
-        .into())
-    }
-
-    async fn register_task_definition(&self, request: &Value) -> Result<Value> {
-        let family = request
-            .get("family")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let call = Call {
-            action: "ecs:RegisterTaskDefinition",
-            subject: format!("registering task definition family `{family}`"),
-            lookup: Lookup::TaskDefinition {
-                reference: family.clone(),
-            },
-        };
-        let body = serde_json::to_vec(request).context("cannot encode the task definition")?;
-        let capture = BodyCapture::default();
-        // The typed input only satisfies the SDK's own checks; ReplaceBody sends `request`.
-        send!(
-            self,
-            call,
-            self.client
-                .register_task_definition()
-                .family(family)
-                .container_definitions(ContainerDefinition::builder().build())
-                .customize()
-                .interceptor(ReplaceBody(body))
-                .interceptor(capture.clone())
-        )?;
-        let mut response = captured_json(&capture, &call.subject)?;
-        response
-            .get_mut("taskDefinition")
-            .map(Value::take)
-            .filter(Value::is_object)
-            .ok_or_else(|| anyhow!("{}: the response has no `taskDefinition`", call.subject))
-    }
-
-    async fn update_service(
-        &self,
-        cluster: &str,
-        service: &str,
-        task_definition: &str,
-    ) -> Result<ServiceDescription> {
-        let call = Call {
-            action: "ecs:UpdateService",
-            subject: format!("updating service `{service}` in cluster `{cluster}`"),
-            lookup: Lookup::Service {
-                cluster: cluster.to_owned(),
-            },
-        };
-        let capture = BodyCapture::default();
-        send!(
-            self,
-            call,
-            self.client
-                .update_service()
-                .cluster(cluster)
-                .service(service)
-                .task_definition(task_definition)
-                .customize()
-                .interceptor(capture.clone())
-        )?;
-        let body: UpdateServiceBody =
-            serde_json::from_value(captured_json(&capture, &call.subject)?)
-                .with_context(|| format!("{}: unexpected UpdateService response", call.subject))?;
-        Ok(body.service)
-    }
-
-    async fn stopped_tasks(&self, cluster: &str, started_by: &str) -> Result<Vec<StoppedTask>> {
-        let call = Call {
-            action: "ecs:ListTasks",
-            subject: format!("listing the stopped tasks of `{started_by}`"),
-            lookup: Lookup::Service {
-                cluster: cluster.to_owned(),
-            },
-        };
-        let listed = send!(
-            self,
-            call,
-            self.client
-                .list_tasks()
-                .cluster(cluster)
-                .started_by(started_by)
-                .desired_status(DesiredStatus::Stopped)
-                .max_results(10)
-                .customize()
-        )?;
-        let arns = listed.task_arns().to_vec();
-        if arns.is_empty() {
-            return Ok(Vec::new());
-        }
-        let call = Call {
-            action: "ecs:DescribeTasks",
-            subject: format!("describing the stopped tasks of `{started_by}`"),
-            lookup: Lookup::Service {
-                cluster: cluster.to_owned(),
-            },
-        };
-        let capture = BodyCapture::default();
-        send!(
-            self,
-            call,
-            self.client
-                .describe_tasks()
-                .cluster(cluster)
-                .set_tasks(Some(arns))
-                .customize()
-                .interceptor(capture.clone())
-        )?;
-        let body: DescribeTasksBody =
-            serde_json::from_value(captured_json(&capture, &call.subject)?)
-                .with_context(|| format!("{}: unexpected DescribeTasks response", call.subject))?;
-        Ok(body.tasks)
-    }
-
-    async fn roll_back_running_deployment(
-        &self,
-        cluster: &str,
-        service: &str,
-    ) -> Result<Option<String>> {
-        let Some(arn) = self.running_service_deployment(cluster, service).await? else {
-            return Ok(None);
-        };
-        let call = Call {
-            action: "ecs:StopServiceDeployment",
-            subject: format!("rolling back service deployment `{arn}`"),
-            lookup: Lookup::Service {
-                cluster: cluster.to_owned(),
-            },
-        };
-        send!(
-            self,
-            call,
-            self.client
-                .stop_service_deployment()
-                .service_deployment_arn(&arn)
-                .stop_type(StopServiceDeploymentStopType::Rollback)
-                .customize()
-        )?;
-        Ok(Some(arn))
-    }
-
-    async fn running_service_deployment(
-        &self,
-        cluster: &str,
-        service: &str,
-    ) -> Result<Option<String>> {
-        let call = Call {
-            action: "ecs:ListServiceDeployments",
-            subject: format!("listing the deployments of service `{service}`"),
-            lookup: Lookup::Service {
-                cluster: cluster.to_owned(),
-            },
-        };
-        let listed = send!(
-            self,
-            call,
-            self.client
-                .list_service_deployments()
-                .cluster(cluster)
-                .service(service)
-                .status(ServiceDeploymentStatus::Pending)
-                .status(ServiceDeploymentStatus::InProgress)
-                .customize()
-        )?;
-        Ok(listed
-            .service_deployments()
-            .iter()
-            .find_map(|deployment| deployment.service_deployment_arn())
-            .map(ToOwned::to_owned))
-    }
-
-    async fn service_deployment(&self, arn: &str) -> Result<Option<ServiceDeploymentState>> {
-        let call = Call {
-            action: "ecs:DescribeServiceDeployments",
-            subject: format!("service deployment `{arn}`"),
-            lookup: Lookup::Hint("check the service's deployments in the ECS console".to_owned()),
-        };
-        let capture = BodyCapture::default();
-        send!(
-            self,
-            call,
-            self.client
-                .describe_service_deployments()
-                .service_deployment_arns(arn)
-                .customize()
-                .interceptor(capture.clone())
-        )?;
-        let body: DescribeServiceDeploymentsBody =
-            serde_json::from_value(captured_json(&capture, &call.subject)?).with_context(|| {
-                format!(
-                    "{}: unexpected DescribeServiceDeployments response",
-                    call.subject
-                )
-            })?;
-        Ok(body.service_deployments.into_iter().next())
-    }
-
-    async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>> {
-        self.load_balancing.target_health(target_group_arn).await
-    }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::fargate;
+use crate::artifacts::fargate;
 
 /// One thing worth fixing, with the container it is about (if any) and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::service::ServiceDescription;
+use crate::deployment::service::ServiceDescription;
 
 /// One target of a target group, as DescribeTargetHealth reports it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

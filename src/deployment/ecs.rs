@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::service::{Deployment, ServiceDescription};
+use crate::deployment::service::{Deployment, ServiceDescription};
 
 /// Where a watched deployment stands after one look at the service.
 #[derive(Debug, Clone, PartialEq, Eq)]

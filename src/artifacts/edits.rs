@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::taskdef::{TaskdefError, container_names};
+use crate::artifacts::taskdef::{TaskdefError, container_names};
 
 /// One edit to one container, in the order given on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -464,7 +464,7 @@ mod tests {
         use serde_json::{Value, json};
 
         use super::super::{ContainerEdit, apply_edits};
-        use crate::taskdef::{READ_ONLY_KEYS, registerable};
+        use crate::artifacts::taskdef::{READ_ONLY_KEYS, registerable};
 
         const CONTAINERS: [&str; 2] = ["app", "sidecar"];
         const NAMES: [&str; 4] = ["A", "B", "PORT", "TOKEN"];

@@ -1,22 +1,22 @@
 //! Following an ECS deployment to its end, for `deploy`, `wait` and `rollback`: one look at the
 //! service per poll interval, signals caught, a bound kept, and a rollback that waits until the
-//! service is back. The verdict on each look is the pure [`crate::deploy`]; this adds the calls.
+//! service is back. The verdict on each look is the pure [`crate::deployment::ecs`]; this adds the calls.
 
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
 use crate::aws::{CodeDeploy, Ecs};
-use crate::codedeploy::{self, DeploymentGroup, group_of};
 use crate::config::deploy::WatchSettings;
-use crate::deploy::{
+use crate::deployment::codedeploy::{self, DeploymentGroup, group_of};
+use crate::deployment::ecs::{
     EventLog, Outcome, StageLog, Watch, explain_stopped, primary_task_definition, rollback_outcome,
     settled,
 };
+use crate::deployment::service::ServiceDescription;
+use crate::deployment::target_health::{HealthLog, target_groups};
 use crate::diagnostics::{note, progress, warn};
 use crate::error::{Hinted, Interrupted};
-use crate::service::ServiceDescription;
-use crate::target_health::{HealthLog, target_groups};
 
 /// Looks at the service that fail in a row (after the SDK's own retries) before bgtool gives up
 /// watching: a throttled or flaky minute must not abandon a deployment that is going well.

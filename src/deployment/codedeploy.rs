@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::deploy::Outcome;
+use crate::deployment::ecs::Outcome;
 
 /// A deployment group, as GetDeploymentGroup or BatchGetDeploymentGroups tells it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -226,7 +226,7 @@ impl Watch {
             |minutes| {
                 format!(
                     "CodeDeploy stops it if none comes within {minutes} min (by about {} UTC)",
-                    crate::deploy::clock(now + minutes * 60)
+                    crate::deployment::ecs::clock(now + minutes * 60)
                 )
             },
         );
@@ -259,7 +259,7 @@ impl Watch {
         self.bake_said = true;
         Some(format!(
             "bake time: the original task set stays {minutes} min, until about {} UTC, for a rollback; the deployment succeeds after it (`{continue_command} --termination` ends it now)",
-            crate::deploy::clock(now + minutes * 60)
+            crate::deployment::ecs::clock(now + minutes * 60)
         ))
     }
 }
