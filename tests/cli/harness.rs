@@ -79,7 +79,10 @@ pub fn elf_fixture(name: &str, machine: u16, program_header_types: &[u32]) -> Pa
     let path = folder.join(name);
     let mut temporary = tempfile::NamedTempFile::new_in(&folder).expect("fixture can be created");
     temporary
-        .write_all(&bgtool::stack::elf::minimal_elf(machine, program_header_types))
+        .write_all(&bgtool::stack::elf::minimal_elf(
+            machine,
+            program_header_types,
+        ))
         .expect("fixture can be written");
     temporary.persist(&path).expect("fixture can be renamed");
     path
