@@ -155,7 +155,7 @@ fn verdict(deployment: &Deployment, deployments: usize) -> Outcome {
 }
 
 /// A service deployment as DescribeServiceDeployments tells it: where in its lifecycle it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ServiceDeploymentState {
     pub service_deployment_arn: String,
@@ -163,6 +163,48 @@ pub struct ServiceDeploymentState {
     pub status_reason: Option<String>,
     pub lifecycle_stage: Option<String>,
     pub deployment_configuration: Option<Value>,
+    /// The lifecycle hooks active now: what the stage waits for, and until when.
+    pub lifecycle_hook_details: Vec<HookDetail>,
+}
+
+/// One active lifecycle hook, as DescribeServiceDeployments tells it (`lifecycleHookDetails`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HookDetail {
+    pub hook_id: String,
+    /// `AWS_LAMBDA` or `PAUSE`.
+    pub target_type: Option<String>,
+    pub target_arn: Option<String>,
+    /// `AWAITING_ACTION`, `IN_PROGRESS`, `SUCCEEDED`, `FAILED` or `TIMED_OUT`.
+    pub status: Option<String>,
+    /// When ECS takes the timeout action, in seconds since the Unix epoch.
+    pub expires_at: Option<f64>,
+    /// `ROLLBACK` or `CONTINUE`.
+    pub timeout_action: Option<String>,
+}
+
+impl HookDetail {
+    /// Whether the stage still waits for this hook.
+    #[must_use]
+    pub fn holds(&self) -> bool {
+        matches!(
+            self.status.as_deref(),
+            Some("AWAITING_ACTION" | "IN_PROGRESS")
+        )
+    }
+
+    /// When the hook stops holding at the latest, in whole seconds since the Unix epoch.
+    #[must_use]
+    pub fn expires(&self) -> Option<u64> {
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "a timestamp of this era, checked to be positive"
+        )]
+        self.expires_at
+            .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+            .map(|seconds| seconds as u64)
+    }
 }
 
 /// How a rollback stands, by the service deployment's own status after StopServiceDeployment
@@ -208,6 +250,9 @@ fn hooks_of_stage(deployment: &ServiceDeploymentState, stage: &str) -> Vec<Strin
 pub struct StageLog {
     last: Option<String>,
     bake_said: bool,
+    /// Each active hook's last status said.
+    hooks: std::collections::HashMap<String, String>,
+    holding_until: Option<u64>,
 }
 
 impl StageLog {
@@ -225,10 +270,27 @@ impl StageLog {
             self.last = Some(stage.to_owned());
             // A stage with a lifecycle hook lasts as long as the hook says: waiting there is the
             // hook's doing, not a stuck deployment.
-            for hook in hooks_of_stage(deployment, stage) {
-                lines.push(format!(
-                    "stage `{stage}` waits for lifecycle hook `{hook}`: ECS goes on when it answers SUCCEEDED, rolls back on FAILED, and asks again while it answers IN_PROGRESS"
+            if deployment.lifecycle_hook_details.is_empty() {
+                for hook in hooks_of_stage(deployment, stage) {
+                    lines.push(format!(
+                        "stage `{stage}` waits for lifecycle hook `{hook}`: ECS goes on when it answers SUCCEEDED, rolls back on FAILED, and asks again while it answers IN_PROGRESS"
+                    ));
+                }
+            }
+        }
+        self.holding_until = None;
+        for hook in &deployment.lifecycle_hook_details {
+            if hook.holds() {
+                self.holding_until = self.holding_until.max(hook.expires());
+            }
+            let status = hook.status.clone().unwrap_or_default();
+            if self.hooks.get(&hook.hook_id) != Some(&status) {
+                lines.push(describe_hook(
+                    stage,
+                    hook,
+                    &deployment.service_deployment_arn,
                 ));
+                self.hooks.insert(hook.hook_id.clone(), status);
             }
         }
         if stage == "BAKE_TIME" && !self.bake_said {
@@ -247,6 +309,47 @@ impl StageLog {
             }
         }
         lines
+    }
+}
+
+impl StageLog {
+    /// While an active lifecycle hook holds the deployment: when the last of them expires (ECS
+    /// then takes its timeout action), in seconds since the Unix epoch. A watch waits that long
+    /// rather than roll back a deployment that is only waiting.
+    #[must_use]
+    pub fn holding_until(&self) -> Option<u64> {
+        self.holding_until
+    }
+}
+
+/// One line for a lifecycle hook's status: what it waits for, until when, what ECS does then, and
+/// for a PAUSE hook, the command that continues it.
+fn describe_hook(stage: &str, hook: &HookDetail, service_deployment: &str) -> String {
+    let status = hook.status.as_deref().unwrap_or("status unknown");
+    let kind = hook.target_type.as_deref().unwrap_or("hook");
+    let what = hook.target_arn.as_deref().map_or_else(
+        || format!("{kind} hook `{}`", hook.hook_id),
+        |arn| format!("{kind} hook `{arn}`"),
+    );
+    if !hook.holds() {
+        return format!("stage `{stage}`: {what} {status}");
+    }
+    let until = hook.expires().map_or_else(String::new, |expires| {
+        format!(
+            " until about {} UTC, then ECS will {}",
+            clock(expires),
+            hook.timeout_action.as_deref().unwrap_or("ROLLBACK")
+        )
+    });
+    if kind == "PAUSE" {
+        format!(
+            "stage `{stage}` paused by {what} ({status}){until}: continue it with `aws ecs continue-service-deployment --service-deployment-arn {service_deployment} --hook-id {}` (add `--action ROLLBACK` to roll back), or in the ECS console",
+            hook.hook_id
+        )
+    } else {
+        format!(
+            "stage `{stage}` waits for {what} ({status}){until}: ECS goes on when it answers SUCCEEDED and rolls back on FAILED"
+        )
     }
 }
 
@@ -615,5 +718,41 @@ mod tests {
             ]
         );
         assert!(log.observe(&state("POST_TEST_TRAFFIC_SHIFT"), 0).is_empty());
+    }
+
+    #[test]
+    fn an_active_lifecycle_hook_says_what_it_waits_for_and_until_when() {
+        let arn = "arn:aws:ecs:us-east-1:123456789012:service-deployment/main/web/aBcD";
+        let state = |status: &str| ServiceDeploymentState {
+            service_deployment_arn: arn.to_owned(),
+            status: Some("IN_PROGRESS".to_owned()),
+            lifecycle_stage: Some("POST_TEST_TRAFFIC_SHIFT".to_owned()),
+            lifecycle_hook_details: vec![HookDetail {
+                hook_id: "h-1".to_owned(),
+                target_type: Some("PAUSE".to_owned()),
+                status: Some(status.to_owned()),
+                expires_at: Some(7200.5),
+                timeout_action: Some("ROLLBACK".to_owned()),
+                ..HookDetail::default()
+            }],
+            ..ServiceDeploymentState::default()
+        };
+        let mut log = StageLog::default();
+        assert_eq!(
+            log.observe(&state("AWAITING_ACTION"), 0),
+            [
+                "stage `POST_TEST_TRAFFIC_SHIFT` (IN_PROGRESS)".to_owned(),
+                format!(
+                    "stage `POST_TEST_TRAFFIC_SHIFT` paused by PAUSE hook `h-1` (AWAITING_ACTION) until about 02:00:00 UTC, then ECS will ROLLBACK: continue it with `aws ecs continue-service-deployment --service-deployment-arn {arn} --hook-id h-1` (add `--action ROLLBACK` to roll back), or in the ECS console"
+                ),
+            ]
+        );
+        assert_eq!(log.holding_until(), Some(7200));
+        assert!(log.observe(&state("AWAITING_ACTION"), 0).is_empty());
+        assert_eq!(
+            log.observe(&state("SUCCEEDED"), 0),
+            ["stage `POST_TEST_TRAFFIC_SHIFT`: PAUSE hook `h-1` SUCCEEDED"]
+        );
+        assert_eq!(log.holding_until(), None);
     }
 }

@@ -2,6 +2,7 @@
 //! service per poll interval, signals caught, a bound kept, and a rollback that waits until the
 //! service is back. The verdict on each look is the pure [`crate::deployment::ecs`]; this adds the calls.
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -95,7 +96,7 @@ pub enum Ended {
 async fn look_until(
     what: &str,
     mut look: impl AsyncFnMut() -> Result<(Vec<String>, Outcome)>,
-    bound: Duration,
+    (bound, holding): (Duration, &Cell<Option<u64>>),
     settings: &WatchSettings,
     signals: &mut Signals,
 ) -> Result<Ended> {
@@ -127,11 +128,40 @@ async fn look_until(
             tokio::time::sleep(settings.poll_interval).await;
         }
     };
-    tokio::select! {
-        ended = follow => ended,
-        signal = signals.next() => Ok(Ended::Interrupted { signal }),
-        () = tokio::time::sleep(bound) => Ok(Ended::TimedOut),
+    tokio::pin!(follow);
+    let mut deadline = tokio::time::Instant::now() + bound;
+    loop {
+        tokio::select! {
+            ended = &mut follow => return ended,
+            signal = signals.next() => return Ok(Ended::Interrupted { signal }),
+            () = tokio::time::sleep_until(deadline) => {
+                // A lifecycle hook holds the deployment: it is waiting, not failing. Wait until
+                // ECS acts on the hook (its expiry, and a minute to move on), within --deadline.
+                match held_until(holding.get(), settings) {
+                    Some((later, expires)) if later > deadline => {
+                        note(&format!(
+                            "the bound has passed while a lifecycle hook holds {what}: waiting until the hook expires at about {} UTC",
+                            crate::deployment::ecs::clock(expires)
+                        ));
+                        deadline = later;
+                    }
+                    _ => return Ok(Ended::TimedOut),
+                }
+            }
+        }
     }
+}
+
+/// A minute after a hook expires, as an instant to sleep until, cut to `--deadline`'s watch
+/// share; with the expiry in seconds since the Unix epoch.
+fn held_until(
+    expires: Option<u64>,
+    settings: &WatchSettings,
+) -> Option<(tokio::time::Instant, u64)> {
+    let expires = expires?;
+    let left = Duration::from_secs(expires.saturating_sub(unix_now()) + 60);
+    let left = watch_bound(settings, left);
+    Some((tokio::time::Instant::now() + left, expires))
 }
 
 /// One look at the service per poll interval until the deployment ends, the bound passes, or a
@@ -149,16 +179,18 @@ pub async fn watch_until(
 ) -> Result<Ended> {
     let mut stages = Stages::default();
     let mut targets = Targets::default();
+    let holding = Cell::new(None);
     let look = async || {
         let description = ecs.describe_service(cluster, service).await?;
         let (mut lines, outcome) = watch.observe(&description);
         if outcome == Outcome::InProgress {
             lines.extend(stages.look(ecs, (cluster, service)).await);
+            holding.set(stages.log.holding_until());
         }
         lines.extend(targets.look(ecs, &description, &outcome).await);
         Ok((lines, outcome))
     };
-    look_until("the service", look, bound, settings, signals).await
+    look_until("the service", look, (bound, &holding), settings, signals).await
 }
 
 /// A line after `--still-running-every` without one, so a long quiet stretch does not look hung
@@ -518,7 +550,15 @@ pub async fn watch_code_deploy_until(
         }
         Ok((lines, outcome))
     };
-    look_until("the deployment", look, bound, settings, signals).await
+    // CodeDeploy's own holds (the ready wait, the termination wait) are in its bound already.
+    look_until(
+        "the deployment",
+        look,
+        (bound, &Cell::new(None)),
+        settings,
+        signals,
+    )
+    .await
 }
 
 /// Why the replacement (GREEN) task set's tasks stopped, one line each: its tasks are started by

@@ -100,6 +100,9 @@ struct Script {
     /// ECS: the lifecycle stage DescribeServiceDeployments gives at each call, the last
     /// repeating; none means ECS lists no service deployment.
     stages: Vec<&'static str>,
+    /// ECS: the `lifecycleHookDetails` DescribeServiceDeployments gives with each stage, the last
+    /// repeating; none gives none.
+    hook_details: Vec<Value>,
     /// ECS: after StopServiceDeployment, the status (and reason) DescribeServiceDeployments gives
     /// at each call, the last repeating; none means it describes no service deployment then.
     rollback_statuses: Vec<(&'static str, Option<&'static str>)>,
@@ -274,11 +277,17 @@ impl State {
         }
         self.stage_looks += 1;
         let stage = self.script.stages[(self.stage_looks - 1).min(self.script.stages.len() - 1)];
+        let hooks = if self.script.hook_details.is_empty() {
+            json!([])
+        } else {
+            nth(&self.script.hook_details, self.stage_looks - 1)
+        };
         (
             200,
             json!({"serviceDeployments": [{
                         "serviceDeploymentArn": SERVICE_DEPLOYMENT, "status": "IN_PROGRESS",
-                        "lifecycleStage": stage, "deploymentConfiguration": {"bakeTimeInMinutes": 5}
+                        "lifecycleStage": stage, "deploymentConfiguration": {"bakeTimeInMinutes": 5},
+                        "lifecycleHookDetails": hooks
                     }], "failures": []}),
         )
     }
@@ -1146,6 +1155,52 @@ fn a_deployment_that_runs_out_of_time_is_rolled_back() {
 }
 
 #[cfg(unix)]
+#[test]
+fn a_deployment_held_by_a_lifecycle_hook_is_waited_for_not_rolled_back() {
+    // A PAUSE hook holds the stage past the bound (`--timeout 1`): the watch waits until the
+    // hook expires (half a minute from now) instead of rolling back, and the deployment
+    // completes once the hook is continued.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let hook = |status: &str| {
+        json!([{"hookId": "h-1", "targetType": "PAUSE", "status": status,
+                "expiresAt": now + 30.0, "timeoutAction": "ROLLBACK"}])
+    };
+    let mut after = vec![deploying("IN_PROGRESS", 2, json!([])); 50];
+    after.push(deploying("COMPLETED", 2, json!([])));
+    let mut hooks = vec![hook("AWAITING_ACTION"); 45];
+    hooks.push(hook("SUCCEEDED"));
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after,
+        stages: vec!["POST_TEST_TRAFFIC_SHIFT"],
+        hook_details: hooks,
+        ..Script::default()
+    });
+    let (result, elapsed) = server.deploy(&["--timeout", "1"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: deploy: stage `POST_TEST_TRAFFIC_SHIFT` paused by PAUSE hook `h-1` (AWAITING_ACTION) until about",
+            &format!(
+                "then ECS will ROLLBACK: continue it with `aws ecs continue-service-deployment --service-deployment-arn {SERVICE_DEPLOYMENT} --hook-id h-1`"
+            ),
+            "bgtool: note: the bound has passed while a lifecycle hook holds the service: waiting until the hook expires at about",
+            "bgtool: deploy: stage `POST_TEST_TRAFFIC_SHIFT`: PAUSE hook `h-1` SUCCEEDED",
+            &format!("bgtool: note: deployment `ecs-svc/new` completed: `web` runs `{REGISTERED}`"),
+        ],
+    );
+    assert!(
+        !server
+            .actions()
+            .contains(&"StopServiceDeployment".to_owned())
+    );
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+}
+
 #[test]
 fn a_rollback_is_judged_by_the_service_deployment_status() {
     // The service looks settled on the previous revision at once, but ECS's own status for the
