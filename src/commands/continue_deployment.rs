@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::aws::{self, CodeDeploy, Ecs};
 use crate::config::deploy::WaitSettings;
-use crate::deployment::follow::{Controller, controller, deployment_group};
+use crate::deployment::follow::{Controller, code_deploy_in_progress, controller};
 use crate::diagnostics::note;
 use crate::error::Hinted;
 
@@ -29,11 +29,14 @@ pub fn run(settings: &WaitSettings, termination: bool) -> Result<()> {
             )
             .into());
         }
-        let group = deployment_group(codedeploy, &settings.watch, target).await?;
-        let running = codedeploy
-            .running_deployments(&group.application_name, &group.deployment_group_name)
-            .await?;
-        let Some(id) = settings.deployment.as_ref().or(running.first()) else {
+        let (group, id) = code_deploy_in_progress(
+            codedeploy,
+            &settings.watch,
+            target,
+            settings.deployment.as_deref(),
+        )
+        .await?;
+        let Some(id) = id else {
             return Err(Hinted::new(
                 format!(
                     "nothing to continue: no CodeDeploy deployment of `{}`/`{}` is in progress",
@@ -51,7 +54,7 @@ pub fn run(settings: &WaitSettings, termination: bool) -> Result<()> {
         } else {
             ("READY_WAIT", "traffic moves to the replacement task set")
         };
-        codedeploy.continue_deployment(id, wait_type).await?;
+        codedeploy.continue_deployment(&id, wait_type).await?;
         note(&format!(
             "continued deployment `{id}` ({wait_type}): {what}; `bgtool wait --cluster {} --service {}` follows it",
             target.0, target.1

@@ -4,11 +4,11 @@
 
 use anyhow::Result;
 
-use crate::aws::{self, CodeDeploy, Ecs};
+use crate::aws::{self, Ecs};
 use crate::config::deploy::WaitSettings;
 use crate::deployment::ecs::{primary_task_definition, running_deployment};
 use crate::deployment::follow::{
-    Controller, Signals, controller, deployment_group, roll_back, roll_back_code_deploy,
+    Controller, Signals, code_deploy_in_progress, controller, roll_back, roll_back_code_deploy,
 };
 use crate::error::Hinted;
 
@@ -25,11 +25,14 @@ pub fn run(settings: &WaitSettings) -> Result<()> {
         let service = ecs.describe_service(target.0, target.1).await?;
         let mut signals = Signals::install()?;
         if controller(&service, target.1)? == Controller::CodeDeploy {
-            let group = deployment_group(codedeploy, &settings.watch, target).await?;
-            let running = codedeploy
-                .running_deployments(&group.application_name, &group.deployment_group_name)
-                .await?;
-            let Some(id) = settings.deployment.as_ref().or(running.first()) else {
+            let (group, id) = code_deploy_in_progress(
+                codedeploy,
+                &settings.watch,
+                target,
+                settings.deployment.as_deref(),
+            )
+            .await?;
+            let Some(id) = id else {
                 return Err(Hinted::new(
                     format!(
                         "nothing to roll back: no CodeDeploy deployment of `{}`/`{}` is in progress",
@@ -39,7 +42,7 @@ pub fn run(settings: &WaitSettings) -> Result<()> {
                 )
                 .into());
             };
-            return roll_back_code_deploy(codedeploy, id, &settings.watch, &mut signals).await;
+            return roll_back_code_deploy(codedeploy, &id, &settings.watch, &mut signals).await;
         }
         let Some(running) = running_deployment(&service) else {
             return Err(Hinted::new(

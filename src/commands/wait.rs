@@ -8,7 +8,7 @@ use crate::config::deploy::WaitSettings;
 use crate::deployment::codedeploy;
 use crate::deployment::ecs::{Watch, primary_task_definition, running_deployment, wait_bound};
 use crate::deployment::follow::{
-    Controller, Ended, Signals, controller, deployment_group, failure, minutes,
+    Controller, Ended, Signals, code_deploy_in_progress, controller, failure, minutes,
     watch_code_deploy_until, watch_until,
 };
 use crate::diagnostics::note;
@@ -54,11 +54,14 @@ pub fn run(settings: &WaitSettings) -> Result<()> {
                 (id, ended, bound)
             }
             Controller::CodeDeploy => {
-                let group = deployment_group(codedeploy, &settings.watch, target).await?;
-                let running = codedeploy
-                    .running_deployments(&group.application_name, &group.deployment_group_name)
-                    .await?;
-                let Some(id) = settings.deployment.as_ref().or(running.first()).cloned() else {
+                let (group, id) = code_deploy_in_progress(
+                    codedeploy,
+                    &settings.watch,
+                    target,
+                    settings.deployment.as_deref(),
+                )
+                .await?;
+                let Some(id) = id else {
                     note(&format!(
                         "no CodeDeploy deployment of `{}`/`{}` is in progress",
                         group.application_name, group.deployment_group_name

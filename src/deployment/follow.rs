@@ -461,6 +461,27 @@ pub fn controller(service: &ServiceDescription, name: &str) -> Result<Controller
     }
 }
 
+/// The CodeDeploy deployment of the service's group to act on: `--deployment` when given, else
+/// the group's first deployment in progress (ListDeployments), if any. Returns the group too.
+///
+/// # Errors
+/// A CodeDeploy error, or no group for the service.
+pub async fn code_deploy_in_progress(
+    codedeploy: &impl CodeDeploy,
+    settings: &WatchSettings,
+    target: (&str, &str),
+    named: Option<&str>,
+) -> Result<(DeploymentGroup, Option<String>)> {
+    let group = deployment_group(codedeploy, settings, target).await?;
+    let running = codedeploy
+        .running_deployments(&group.application_name, &group.deployment_group_name)
+        .await?;
+    let id = named
+        .map(ToOwned::to_owned)
+        .or_else(|| running.into_iter().next());
+    Ok((group, id))
+}
+
 /// The CodeDeploy deployment group that deploys `service`: the one `--application` and
 /// `--deployment-group` name, or the one whose ECS services include it.
 ///
