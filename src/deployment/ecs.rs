@@ -165,6 +165,18 @@ pub struct ServiceDeploymentState {
     pub deployment_configuration: Option<Value>,
     /// The lifecycle hooks active now: what the stage waits for, and until when.
     pub lifecycle_hook_details: Vec<HookDetail>,
+    /// The CloudWatch alarms that judge this deployment, and which of them fired.
+    pub alarms: Option<DeploymentAlarms>,
+}
+
+/// A service deployment's alarms (`ServiceDeploymentAlarms`).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeploymentAlarms {
+    /// `MONITORING`, `MONITORING_COMPLETE`, `TRIGGERED` or `DISABLED`.
+    pub status: Option<String>,
+    pub alarm_names: Vec<String>,
+    pub triggered_alarm_names: Vec<String>,
 }
 
 /// One active lifecycle hook, as DescribeServiceDeployments tells it (`lifecycleHookDetails`).
@@ -253,6 +265,8 @@ pub struct StageLog {
     /// Each active hook's last status said.
     hooks: std::collections::HashMap<String, String>,
     holding_until: Option<u64>,
+    /// The alarms' last status said.
+    alarms: Option<String>,
 }
 
 impl StageLog {
@@ -293,6 +307,9 @@ impl StageLog {
                 self.hooks.insert(hook.hook_id.clone(), status);
             }
         }
+        if let Some(line) = self.alarms_news(deployment.alarms.as_ref()) {
+            lines.push(line);
+        }
         if stage == "BAKE_TIME" && !self.bake_said {
             self.bake_said = true;
             let minutes = deployment
@@ -310,6 +327,41 @@ impl StageLog {
         }
         lines
     }
+}
+
+impl StageLog {
+    /// A line when the deployment's alarms start being watched or fire: an alarm's name is the
+    /// first thing to look at when ECS rolls back on one.
+    fn alarms_news(&mut self, alarms: Option<&DeploymentAlarms>) -> Option<String> {
+        let alarms = alarms?;
+        let status = alarms.status.clone()?;
+        if self.alarms.as_ref() == Some(&status) {
+            return None;
+        }
+        self.alarms = Some(status.clone());
+        match status.as_str() {
+            "MONITORING" => Some(format!(
+                "alarms: ECS rolls the deployment back if one of {} fires",
+                backticked(&alarms.alarm_names)
+            )),
+            "TRIGGERED" => Some(format!(
+                "alarm fired: {}: ECS fails the deployment and rolls it back",
+                backticked(&alarms.triggered_alarm_names)
+            )),
+            _ => None,
+        }
+    }
+}
+
+fn backticked(names: &[String]) -> String {
+    if names.is_empty() {
+        return "the deployment's alarms".to_owned();
+    }
+    names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl StageLog {
@@ -622,6 +674,37 @@ mod tests {
             ]
         );
         assert!(log.observe(&state("BAKE_TIME"), 1_795_787_410).is_empty());
+    }
+
+    #[test]
+    fn the_alarms_are_said_when_watched_and_when_one_fires() {
+        let state = |status: &str, triggered: &[&str]| ServiceDeploymentState {
+            status: Some("IN_PROGRESS".to_owned()),
+            lifecycle_stage: Some("BAKE_TIME".to_owned()),
+            alarms: Some(DeploymentAlarms {
+                status: Some(status.to_owned()),
+                alarm_names: vec![
+                    "web-blue-5xx-rate".to_owned(),
+                    "web-green-5xx-rate".to_owned(),
+                ],
+                triggered_alarm_names: triggered.iter().map(|name| (*name).to_owned()).collect(),
+            }),
+            ..ServiceDeploymentState::default()
+        };
+        let mut log = StageLog::default();
+        assert_eq!(
+            log.observe(&state("MONITORING", &[]), 0),
+            [
+                "stage `BAKE_TIME` (IN_PROGRESS)",
+                "alarms: ECS rolls the deployment back if one of `web-blue-5xx-rate`, `web-green-5xx-rate` fires"
+            ]
+        );
+        assert!(log.observe(&state("MONITORING", &[]), 0).is_empty());
+        assert_eq!(
+            log.observe(&state("TRIGGERED", &["web-green-5xx-rate"]), 0),
+            ["alarm fired: `web-green-5xx-rate`: ECS fails the deployment and rolls it back"]
+        );
+        assert!(log.observe(&state("DISABLED", &[]), 0).is_empty());
     }
 
     #[test]

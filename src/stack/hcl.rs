@@ -91,7 +91,7 @@ pub struct StackOptions {
 }
 
 /// The Terraform files, in the order they make the most sense to read, with their templates.
-const TERRAFORM_FILES: [(&str, &str); 8] = [
+const TERRAFORM_FILES: [(&str, &str); 9] = [
     (
         "versions.tf",
         include_str!("../../templates/versions.tf.j2"),
@@ -102,6 +102,7 @@ const TERRAFORM_FILES: [(&str, &str); 8] = [
     ),
     ("network.tf", include_str!("../../templates/network.tf.j2")),
     ("alb.tf", include_str!("../../templates/alb.tf.j2")),
+    ("alarms.tf", include_str!("../../templates/alarms.tf.j2")),
     ("ecs.tf", include_str!("../../templates/ecs.tf.j2")),
     ("iam.tf", include_str!("../../templates/iam.tf.j2")),
     (

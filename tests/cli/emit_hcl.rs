@@ -101,6 +101,7 @@ fn a_module_directory_holds_the_conventional_split_and_the_build_files() {
     assert_eq!(
         file_names(&folder),
         [
+            "alarms.tf",
             "alb.tf",
             "appspec_template.yaml",
             "bgtool",
@@ -900,4 +901,113 @@ fn values_are_escaped_as_literal_hcl_strings() {
         text.contains(r#"default     = "main\"$${jsonencode(1)}%%{if}""#),
         "the branch default is escaped"
     );
+}
+
+/// The block `KIND "LABEL" "LABEL"` at the top of an emitted file.
+fn top_block<'a>(body: &'a hcl::Body, kind: &str, labels: &[&str]) -> &'a hcl::Block {
+    body.blocks()
+        .find(|block| {
+            block.identifier() == kind
+                && block
+                    .labels()
+                    .iter()
+                    .map(hcl::BlockLabel::as_str)
+                    .eq(labels.iter().copied())
+        })
+        .unwrap_or_else(|| panic!("no {kind} {labels:?}"))
+}
+
+fn nested<'a>(block: &'a hcl::Block, identifier: &str) -> &'a hcl::Block {
+    block
+        .body()
+        .blocks()
+        .find(|child| child.identifier() == identifier)
+        .unwrap_or_else(|| panic!("no {identifier} block in {:?}", block.labels()))
+}
+
+/// The `locals` block that defines NAME.
+fn locals_defining<'a>(body: &'a hcl::Body, name: &str) -> &'a hcl::Block {
+    body.blocks()
+        .find(|block| {
+            block.identifier() == "locals"
+                && block
+                    .body()
+                    .attributes()
+                    .any(|attribute| attribute.key() == name)
+        })
+        .unwrap_or_else(|| panic!("no local {name}"))
+}
+
+/// An attribute's expression as Terraform source.
+fn expression(block: &hcl::Block, key: &str) -> String {
+    let attribute = block
+        .body()
+        .attributes()
+        .find(|attribute| attribute.key() == key)
+        .unwrap_or_else(|| panic!("no {key} in {:?}", block.labels()));
+    hcl::format::to_string(attribute.expr()).unwrap()
+}
+
+/// Both strategies judge the deployment by the stack's alarms and roll back on them; the alarms
+/// watch both target groups of the pair, as blue and green swap roles on every deployment.
+#[test]
+fn the_alarms_watch_both_target_groups_and_roll_back_either_strategy() {
+    for strategy in ["codedeploy", "ecs-native"] {
+        let text = emit(&["--strategy", strategy]);
+        let body: hcl::Body = hcl::parse(&text).unwrap();
+        let locals = locals_defining(&body, "alarm_target_groups");
+        let pair = expression(locals, "alarm_target_groups");
+        for colour in ["blue", "green"] {
+            assert!(
+                pair.contains(&format!("aws_lb_target_group.{colour}.arn_suffix")),
+                "{strategy}: {pair}"
+            );
+        }
+        for (name, metric) in [
+            ("target_error_rate", "HTTPCode_Target_5XX_Count"),
+            ("target_latency", "TargetResponseTime"),
+            ("unhealthy_targets", "UnHealthyHostCount"),
+        ] {
+            let alarm = top_block(&body, "resource", &["aws_cloudwatch_metric_alarm", name]);
+            assert_eq!(expression(alarm, "for_each"), "local.alarm_target_groups");
+            assert_eq!(expression(alarm, "treat_missing_data"), "\"notBreaching\"");
+            assert!(
+                text.contains(&format!("metric_name = \"{metric}\""))
+                    || text.contains(&format!("metric_name         = \"{metric}\""))
+            );
+            assert!(
+                expression(locals, "deployment_alarm_names").contains(&format!(
+                    "aws_cloudwatch_metric_alarm.{name} : alarm.alarm_name"
+                )),
+                "{strategy}: {name} is not one of the deployment's alarms"
+            );
+        }
+        if strategy == "codedeploy" {
+            let group = top_block(
+                &body,
+                "resource",
+                &["aws_codedeploy_deployment_group", "main"],
+            );
+            let alarms = nested(group, "alarm_configuration");
+            assert_eq!(expression(alarms, "alarms"), "local.deployment_alarm_names");
+            assert_eq!(
+                expression(alarms, "enabled"),
+                "var.deployment_alarms_enabled"
+            );
+            let events = expression(nested(group, "auto_rollback_configuration"), "events");
+            assert!(events.contains("\"DEPLOYMENT_STOP_ON_ALARM\""), "{events}");
+        } else {
+            let service = top_block(&body, "resource", &["aws_ecs_service", "app"]);
+            let alarms = nested(service, "alarms");
+            assert_eq!(
+                expression(alarms, "alarm_names"),
+                "local.deployment_alarm_names"
+            );
+            assert_eq!(
+                expression(alarms, "enable"),
+                "var.deployment_alarms_enabled"
+            );
+            assert_eq!(expression(alarms, "rollback"), "true");
+        }
+    }
 }

@@ -344,29 +344,43 @@ def check_binary_never_expires(plan, size):
           == ["expire-artifacts"], json.dumps(artifacts["rule"]))
 
 
-# What moto does not keep of a service: its answers drop these, so every plan after an apply
-# shows them as changes (moto 5.2.5). They are left out of the comparisons below.
-MOTO_SERVICE_GAPS = {"availability_zone_rebalancing", "enable_ecs_managed_tags", "health_check_grace_period_seconds"}
+# What moto does not keep: its answers drop these attributes, so every plan after an apply shows
+# them as changes (moto 5.2.5; its GetDeploymentGroup answers `alarmConfiguration: {}`). A plan
+# changes one of them only where it differs from the plan of the unchanged stack.
+MOTO_GAPS = {
+    "aws_ecs_service.app": {"availability_zone_rebalancing", "enable_ecs_managed_tags",
+                            "health_check_grace_period_seconds"},
+    "aws_codedeploy_deployment_group.main": {"alarm_configuration"},
+}
 # The part of the stack moto can hold (CodeBuild and CodePipeline it cannot: CreateProject wants a
 # source location even for CODEPIPELINE projects): the service, and everything it depends on.
 APPLIED = ["-target=aws_ecs_service.app", "-target=aws_codedeploy_deployment_group.main"]
 
 
-def changed(plan):
-    """Each resource a plan changes, with its actions; the ECS service only for what moto keeps."""
+def gap_values(plan):
+    """The planned values of moto's gap attributes: what the unchanged stack plans for them."""
+    return {(change["address"], key): (change["change"]["after"] or {}).get(key)
+            for change in plan["resource_changes"] for key in MOTO_GAPS.get(change["address"], ())}
+
+
+def changed(plan, baseline):
+    """Each resource a plan changes, with its actions; moto's gap attributes only where they differ
+    from `baseline` (gap_values of the unchanged stack's plan)."""
     found = {}
     for change in plan["resource_changes"]:
         actions = change["change"]["actions"]
+        address = change["address"]
         if actions == ["no-op"]:
             continue
-        if change["address"] == "aws_ecs_service.app" and actions == ["update"]:
+        if address in MOTO_GAPS and actions == ["update"]:
             before, after = change["change"]["before"] or {}, change["change"]["after"] or {}
             unknown = change["change"].get("after_unknown") or {}
-            differing = {key for key in set(before) | set(after)
-                         if before.get(key) != after.get(key) or unknown.get(key)} - MOTO_SERVICE_GAPS
+            differing = {key for key in (set(before) | set(after)) - MOTO_GAPS[address]
+                         if before.get(key) != after.get(key) or unknown.get(key)}
+            differing |= {key for key in MOTO_GAPS[address] if after.get(key) != baseline.get((address, key))}
             if not differing:
                 continue
-        found[change["address"]] = "replace" if "delete" in actions and "create" in actions else "+".join(actions)
+        found[address] = "replace" if "delete" in actions and "create" in actions else "+".join(actions)
     return found
 
 
@@ -390,7 +404,14 @@ def check_later_changes(binary, endpoint, mirror):
         planned = stack.terraform(*arguments)
         if planned.returncode != 0:
             return None, " ".join((planned.stdout + planned.stderr).split())[-600:]
-        return changed(json.loads(stack.terraform("show", "-json", "later.bin").stdout)), ""
+        return json.loads(stack.terraform("show", "-json", "later.bin").stdout), ""
+
+    unchanged, error = replanned()
+    if unchanged is None:
+        check("day N: the applied stack plans again", False, error)
+        return
+    baseline = gap_values(unchanged)
+    check_alarms_applied(stack)
 
     cases = [
         # (variables, resources changed and how, words its description must hold)
@@ -402,13 +423,24 @@ def check_later_changes(binary, endpoint, mirror):
          {"aws_lb_target_group.blue": "update", "aws_lb_target_group.green": "update"},
          ("health_check_path", "applies in place")),
         ({"termination_wait_minutes": 15}, {"aws_codedeploy_deployment_group.main": "update"}, None),
+        # New target groups: the alarms follow them to their new names.
         ({"container_port": 8080}, {"aws_ecs_task_definition.app": "replace", "aws_lb_target_group.blue": "replace",
-                                    "aws_lb_target_group.green": "replace"}, ("container_port", "Create-time only")),
+                                    "aws_lb_target_group.green": "replace",
+                                    **{f'aws_cloudwatch_metric_alarm.{kind}["{colour}"]': "update"
+                                       for kind in ("target_error_rate", "target_latency", "unhealthy_targets")
+                                       for colour in ("blue", "green")}},
+         ("container_port", "Create-time only")),
         ({"az_count": 2}, {"aws_subnet.public[2]": "delete", "aws_lb.main": "update"},
          ("az_count", "lowering it fails while tasks still run")),
+        ({"deployment_alarms_enabled": "false"}, {"aws_codedeploy_deployment_group.main": "update"},
+         ("deployment_alarms_enabled", "applies in place to the deployment group")),
+        ({"alarm_error_rate_percent": 2}, {'aws_cloudwatch_metric_alarm.target_error_rate["blue"]': "update",
+                                           'aws_cloudwatch_metric_alarm.target_error_rate["green"]': "update"},
+         ("alarm_error_rate_percent", "Applies in place to the alarms")),
     ]
     for variables, expected, promise in cases:
-        found, error = replanned(**variables)
+        plan, error = replanned(**variables)
+        found = None if plan is None else changed(plan, baseline)
         label = ", ".join(f"{name}={value}" for name, value in variables.items()) or "nothing"
         check(f"day N: after changing {label}, the plan changes {sorted(expected) or 'nothing'}",
               found == expected, error or json.dumps(found))
@@ -417,10 +449,45 @@ def check_later_changes(binary, endpoint, mirror):
             check(f"day N: the description of {name} says: {words}", words in descriptions.get(name, ""),
                   descriptions.get(name, "no description"))
     # The revision a new setting replaces stays registered: the service or a rollback may need it.
-    found, _ = replanned(cpu=512, memory=1024)
-    plan = json.loads(stack.terraform("show", "-json", "later.bin").stdout)
+    plan, _ = replanned(cpu=512, memory=1024)
     check("day N: a replaced task definition revision is kept registered (skip_destroy)",
           resource(plan, "aws_ecs_task_definition.app").get("skip_destroy") is True)
+
+
+def check_alarms_applied(stack):
+    """After apply, as AWS holds them: six alarms, each on its own target group of this load
+    balancer, all six named in the deployment group, which rolls back when one fires."""
+    state = json.loads(stack.terraform("show", "-json").stdout)
+    applied = {item["address"]: item["values"] for item in state["values"]["root_module"]["resources"]}
+    balancer = applied["aws_lb.main"]["arn_suffix"]
+    names, wired = set(), []
+    for kind, suffix in (("target_error_rate", "5xx-rate"), ("target_latency", "p99-latency"),
+                         ("unhealthy_targets", "unhealthy")):
+        for colour in ("blue", "green"):
+            alarm = applied.get(f'aws_cloudwatch_metric_alarm.{kind}["{colour}"]')
+            if alarm is None:
+                wired.append(f"{kind}[{colour}] missing")
+                continue
+            names.add(alarm["alarm_name"])
+            group = applied[f"aws_lb_target_group.{colour}"]["arn_suffix"]
+            dimensions = [alarm["dimensions"]] if alarm.get("dimensions") else [
+                metric["dimensions"] for query in alarm["metric_query"] for metric in query["metric"]]
+            if alarm["alarm_name"] != f"bgtool-demo-{colour}-{suffix}" or not dimensions or any(
+                    found != {"LoadBalancer": balancer, "TargetGroup": group} for found in dimensions):
+                wired.append(f"{alarm['alarm_name']}: {dimensions} (expected {group} on {balancer})")
+            if alarm["treat_missing_data"] != "notBreaching":
+                wired.append(f"{alarm['alarm_name']}: treat_missing_data {alarm['treat_missing_data']}")
+    check("day N: six alarms, each on its own target group of the stack's load balancer, missing data not breaching",
+          not wired and len(names) == 6, "; ".join(wired))
+    # moto keeps no alarm configuration of a deployment group: the plan says what CodeDeploy gets.
+    plan = json.loads(stack.terraform("show", "-json", "later.bin").stdout)
+    group = resource(plan, "aws_codedeploy_deployment_group.main")
+    configuration = group["alarm_configuration"][0] if group["alarm_configuration"] else {}
+    events = group["auto_rollback_configuration"][0]["events"]
+    check("day N: the deployment group watches all six alarms and rolls back when one fires",
+          set(configuration.get("alarms", [])) == names and configuration.get("enabled") is True
+          and configuration.get("ignore_poll_alarm_failure") is False
+          and "DEPLOYMENT_STOP_ON_ALARM" in events, json.dumps({"alarms": configuration, "events": events}))
 
 
 def policy_actions(policy):
