@@ -140,6 +140,14 @@ pub trait CodeDeploy {
         id: &str,
         wait_type: &str,
     ) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// PutLifecycleEventHookExecutionStatus: a lifecycle hook's result (`Succeeded` or `Failed`).
+    fn report_hook_status(
+        &self,
+        deployment_id: &str,
+        execution_id: &str,
+        status: &str,
+    ) -> impl Future<Output = anyhow::Result<()>>;
 }
 
 /// What [`CodeDeploy::deployment_groups`] found.

@@ -28,6 +28,19 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// The process's command line. Run with no argument where AWS_LAMBDA_RUNTIME_API is set (the
+    /// binary as a Lambda function's `bootstrap`), it is `bgtool hook --lambda`.
+    #[must_use]
+    pub fn from_process() -> Self {
+        let mut arguments: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        if arguments.len() == 1 && std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
+            arguments.extend(["hook".into(), "--lambda".into()]);
+        }
+        Self::parse_from(arguments)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant, reason = "parsed once per process")]
 pub enum Command {
@@ -100,6 +113,23 @@ pub enum Command {
     /// Returns once CodeDeploy has accepted it; `bgtool wait` follows the deployment on.
     #[command(after_help = EXIT_STATUS_HELP)]
     Continue(ContinueArgs),
+
+    /// Smoke-test a release over HTTP: from a shell against any URL, or as the Lambda function of
+    /// a CodeDeploy or ECS lifecycle hook.
+    ///
+    /// Each --check is `[METHOD] PATH|URL [status=CODES] [contains=TEXT] [within=DURATION]
+    /// [requests=N] [may-fail=K]`: by default one GET that must answer 2xx within 5 s (e.g.
+    /// `--check '/health status=200 requests=5 may-fail=1'`). Prints one line per check; exit 1
+    /// when any fails. A request that cannot be sent fails its check.
+    ///
+    /// As a Lambda function (the static binary as `bootstrap` on provided.al2023, where
+    /// AWS_LAMBDA_RUNTIME_API is set and no argument is given, or with --lambda), the checks come
+    /// from BGTOOL_HOOK_CHECKS (one per line, or separated by `;`) and BGTOOL_HOOK_BASE_URL, or
+    /// from an ECS hook's `hookDetails` (`{"baseUrl": …, "checks": […]}`). A CodeDeploy hook's
+    /// result goes to PutLifecycleEventHookExecutionStatus; an ECS hook gets `hookStatus`. With no
+    /// check to run, or one that cannot run, the hook fails: it never reports success untested.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Hook(HookArgs),
 
     /// Validate existing appspec and taskdef files; exit 1 on any problem.
     #[command(after_help = EXIT_STATUS_HELP)]
@@ -666,6 +696,27 @@ pub struct WaitArgs {
 
     #[command(flatten)]
     pub watch: WatchArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// A check (repeatable): `[METHOD] PATH|URL [status=CODES] [contains=TEXT]
+    /// [within=DURATION] [requests=N] [may-fail=K]`.
+    #[arg(
+        long = "check",
+        value_name = "CHECK",
+        required_unless_present = "lambda"
+    )]
+    pub checks: Vec<String>,
+
+    /// Where the checks' paths are requested: the release's test listener, e.g.
+    /// `http://internal-web-123.eu-west-1.elb.amazonaws.com:8080`.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Serve lifecycle hook invocations through the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API).
+    #[arg(long, conflicts_with_all = ["checks", "base_url"])]
+    pub lambda: bool,
 }
 
 #[derive(Debug, Args)]

@@ -15,6 +15,7 @@ use crate::error::UsageError;
 
 pub mod deploy;
 mod emit_hcl;
+pub mod hook;
 mod taskdef;
 
 pub use emit_hcl::{BuildBinary, DEPLOYMENT_CONFIGS, EmitHclSettings, MAX_DEPLOYMENT_WAIT_MINUTES};

@@ -11,6 +11,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod exit_status;
 pub mod files;
+pub mod hook;
 pub mod stack;
 
 use cli::{Cli, Command};
@@ -50,6 +51,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 termination,
             )
         }
+        Command::Hook(args) => commands::hook::run(&config::hook::HookSettings::resolve(args)?),
         Command::Check(args) => commands::check::run(&CheckSettings::resolve(args)),
         Command::Completions { shell } => commands::completions::run(shell),
         Command::Man => commands::completions::man(),

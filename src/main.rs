@@ -2,13 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use bgtool::cli::Cli;
 use bgtool::exit_status::ExitStatus;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::from_process();
     match bgtool::run(cli) {
         Ok(()) => ExitStatus::Success.into(),
         Err(error) => {

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use anyhow::{Context, Result};
 use aws_sdk_codedeploy::types::{
-    AppSpecContent, DeploymentStatus, DeploymentWaitType, RevisionLocation, RevisionLocationType,
+    AppSpecContent, DeploymentStatus, DeploymentWaitType, LifecycleEventStatus, RevisionLocation,
+    RevisionLocationType,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -425,6 +426,29 @@ impl CodeDeploy for SdkCodeDeploy {
                 .continue_deployment()
                 .deployment_id(id)
                 .deployment_wait_type(DeploymentWaitType::from(wait_type))
+                .customize()
+        )?;
+        Ok(())
+    }
+
+    async fn report_hook_status(
+        &self,
+        deployment_id: &str,
+        execution_id: &str,
+        status: &str,
+    ) -> Result<()> {
+        let call = self.call(
+            "codedeploy:PutLifecycleEventHookExecutionStatus",
+            format!("reporting `{status}` for a lifecycle hook of deployment `{deployment_id}`"),
+        );
+        send!(
+            self,
+            call,
+            self.client
+                .put_lifecycle_event_hook_execution_status()
+                .deployment_id(deployment_id)
+                .lifecycle_event_hook_execution_id(execution_id)
+                .status(LifecycleEventStatus::from(status))
                 .customize()
         )?;
         Ok(())

@@ -5,6 +5,7 @@ pub mod completions;
 pub mod continue_deployment;
 pub mod deploy;
 pub mod emit_hcl;
+pub mod hook;
 pub mod image_definitions;
 pub mod image_detail;
 pub mod render_appspec;

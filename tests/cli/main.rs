@@ -8,6 +8,7 @@ mod emit_hcl;
 mod faults;
 mod harness;
 mod help;
+mod hook;
 mod hostile;
 mod iam;
 mod image_detail;

@@ -1,0 +1,197 @@
+//! `bgtool hook`: smoke checks over HTTP, run now from a shell, or for each lifecycle hook
+//! invocation as a Lambda function, with the result reported to CodeDeploy or answered to ECS.
+
+use std::time::Duration;
+
+use anyhow::{Result, anyhow};
+use serde_json::{Value, json};
+
+use crate::aws::codedeploy::SdkCodeDeploy;
+use crate::aws::{CodeDeploy, calls};
+use crate::config::AwsSettings;
+use crate::config::hook::HookSettings;
+use crate::hook::checks::{self, Check, Verdict};
+use crate::hook::event::{self, HookEvent};
+use crate::hook::probe::Prober;
+use crate::hook::runtime::RuntimeApi;
+
+/// Time kept at the end of a Lambda invocation to report the result.
+const REPORTING_MARGIN: Duration = Duration::from_secs(5);
+
+/// Runs the checks and prints one line each; or serves hook invocations until Lambda stops the
+/// function.
+///
+/// # Errors
+/// A check that failed (shell), or a Lambda Runtime API that cannot be reached.
+pub fn run(settings: &HookSettings) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| anyhow!("cannot start the async runtime: {error}"))?;
+    match settings {
+        HookSettings::Shell { base_url, checks } => {
+            let verdicts =
+                runtime.block_on(run_checks(&Prober::default(), base_url.as_deref(), checks));
+            for verdict in &verdicts {
+                println!("{}", verdict.line);
+            }
+            let failed = verdicts.iter().filter(|verdict| !verdict.passed).count();
+            if failed > 0 {
+                return Err(anyhow!("{failed} of {} check(s) failed", verdicts.len()));
+            }
+            Ok(())
+        }
+        HookSettings::Lambda { runtime_api, aws } => runtime.block_on(serve(runtime_api, aws)),
+    }
+}
+
+async fn run_checks(prober: &Prober, base_url: Option<&str>, checks: &[Check]) -> Vec<Verdict> {
+    let mut verdicts = Vec::new();
+    for check in checks {
+        let verdict = match checks::url(check, base_url) {
+            Ok(url) => checks::judge(check, &url, &prober.answers(check, &url).await),
+            Err(reason) => not_run(&check.text, &reason),
+        };
+        verdicts.push(verdict);
+    }
+    verdicts
+}
+
+fn not_run(check: &str, reason: &str) -> Verdict {
+    Verdict {
+        passed: false,
+        line: format!("`{check}`: FAILED: could not run: {reason}"),
+    }
+}
+
+/// The Lambda loop: each invocation answered, or reported as an error; it ends only when the
+/// Runtime API cannot be reached (Lambda then starts the function again).
+async fn serve(runtime_api: &str, aws: &AwsSettings) -> Result<()> {
+    let api = RuntimeApi::new(runtime_api);
+    let prober = Prober::default();
+    let mut code_deploy: Option<SdkCodeDeploy> = None;
+    loop {
+        let invocation = api.next().await?;
+        let id = invocation.request_id.clone();
+        match handle(
+            &prober,
+            &mut code_deploy,
+            aws,
+            &invocation.event,
+            invocation.remaining,
+        )
+        .await
+        {
+            Ok(answer) => api.respond(&id, &answer).await?,
+            Err(message) => {
+                eprintln!("bgtool hook: error: {message}");
+                api.fail(&id, &message).await?;
+            }
+        }
+    }
+}
+
+/// One invocation: the checks the event and the environment ask for, then the result reported.
+async fn handle(
+    prober: &Prober,
+    code_deploy: &mut Option<SdkCodeDeploy>,
+    aws: &AwsSettings,
+    event: &Value,
+    remaining: Duration,
+) -> Result<Value, String> {
+    let hook = event::classify(event)?;
+    let (what, details) = match &hook {
+        HookEvent::CodeDeploy { deployment_id, .. } => {
+            (format!("CodeDeploy deployment `{deployment_id}`"), None)
+        }
+        HookEvent::Ecs {
+            stage,
+            service,
+            details,
+        } => (
+            format!(
+                "ECS stage `{stage}` of `{}`",
+                service.as_deref().unwrap_or("a service")
+            ),
+            details.as_ref(),
+        ),
+    };
+    let (base_url, lines) = event::plan(
+        std::env::var("BGTOOL_HOOK_BASE_URL").ok().as_deref(),
+        std::env::var("BGTOOL_HOOK_CHECKS").ok().as_deref(),
+        details,
+    );
+    let budget = remaining.saturating_sub(REPORTING_MARGIN);
+    let verdicts = match tokio::time::timeout(
+        budget,
+        judge_lines(prober, base_url.as_deref(), &lines),
+    )
+    .await
+    {
+        Ok(verdicts) => verdicts,
+        Err(_) => vec![not_run(
+            "all checks",
+            &format!(
+                "they did not end within the function's time left ({} s); raise the function's timeout or lower the checks' `within` and `requests`",
+                budget.as_secs()
+            ),
+        )],
+    };
+    let passed = verdicts.iter().all(|verdict| verdict.passed);
+    for verdict in &verdicts {
+        eprintln!("bgtool hook: {what}: {}", verdict.line);
+    }
+    eprintln!(
+        "bgtool hook: {what}: {}",
+        if passed { "passed" } else { "FAILED" }
+    );
+    let report: Vec<&str> = verdicts
+        .iter()
+        .map(|verdict| verdict.line.as_str())
+        .collect();
+    match hook {
+        HookEvent::CodeDeploy {
+            deployment_id,
+            execution_id,
+        } => {
+            // One client for the function's life: the configuration is loaded once.
+            let client = if let Some(client) = code_deploy.take() {
+                client
+            } else {
+                let (shared, region) = calls::load(aws)
+                    .await
+                    .map_err(|error| format!("{error:#}"))?;
+                SdkCodeDeploy::from_shared(&shared, &region, aws)
+            };
+            let status = event::code_deploy_status(passed);
+            let reported = client
+                .report_hook_status(&deployment_id, &execution_id, status)
+                .await;
+            *code_deploy = Some(client);
+            reported.map_err(|error| format!("{error:#}"))?;
+            Ok(json!({"status": status, "checks": report}))
+        }
+        HookEvent::Ecs { .. } => Ok(event::ecs_answer(passed)),
+    }
+}
+
+/// Parses and runs the checks named for one invocation. No check at all, or one that does not
+/// parse, is a failed verdict: a hook never passes a release it did not test.
+async fn judge_lines(prober: &Prober, base_url: Option<&str>, lines: &[String]) -> Vec<Verdict> {
+    if lines.is_empty() {
+        return vec![not_run(
+            "no checks",
+            "set BGTOOL_HOOK_CHECKS on the function, or `checks` in the ECS hook's hookDetails",
+        )];
+    }
+    let mut verdicts = Vec::new();
+    let mut parsed = Vec::new();
+    for line in lines {
+        match checks::parse(line) {
+            Ok(check) => parsed.push(check),
+            Err(reason) => verdicts.push(not_run(line, &reason)),
+        }
+    }
+    verdicts.extend(run_checks(prober, base_url, &parsed).await);
+    verdicts
+}

@@ -1,0 +1,7 @@
+//! `bgtool hook`'s parts: the checks and how answers are judged, the lifecycle hook events (both
+//! pure), the HTTP probe that sends the checks' requests, and the Lambda Runtime API client.
+
+pub mod checks;
+pub mod event;
+pub mod probe;
+pub mod runtime;
