@@ -2,8 +2,8 @@
 //! event, answer it or report an error, forever.
 //!
 //! Four documented HTTP calls on loopback, sent with the client the binary already has: the
-//! `lambda_runtime` crate would add a second HTTP stack and its start-up requires the
-//! AWS_LAMBDA_FUNCTION_* variables, which a shell run does not have.
+//! `lambda_runtime` crate would add 15 crates the binary does not otherwise build, and its
+//! start-up requires the AWS_LAMBDA_FUNCTION_* variables, which a shell run does not have.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
