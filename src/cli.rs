@@ -521,6 +521,15 @@ pub struct EmitHclArgs {
     )]
     pub lifecycle_hook: Vec<String>,
 
+    /// A smoke test of every release on the test listener, before production traffic (repeatable):
+    /// a `bgtool hook` check such as `/health` or `'/api/version status=200 contains=1.'`. Adds
+    /// the hook's Lambda function (the build's bgtool as `bootstrap`, in the private subnets),
+    /// its log group and least-privilege role, and wires it as the AfterAllowTestTraffic AppSpec
+    /// hook (CodeDeploy) or the POST_TEST_TRAFFIC_SHIFT lifecycle hook (ECS-native): a release
+    /// that fails it is rolled back. Needs --out-dir and --private-subnets.
+    #[arg(long, value_name = "CHECK")]
+    pub smoke_test: Vec<String>,
+
     /// Write a module directory (created if missing) instead of one file on standard output. It
     /// holds the build's bgtool too: this binary when it is a static Linux x86_64 release build,
     /// or --bgtool-binary.
@@ -669,6 +678,18 @@ pub struct DeployArgs {
     /// --from-service` does].
     #[arg(long, value_name = "FILE", help_heading = "CodeDeploy services")]
     pub appspec: Option<PathBuf>,
+
+    /// CodeDeploy services: a lifecycle hook in the generated AppSpec, PHASE=FUNCTION (as
+    /// `render-appspec --hook`), e.g. the stack's smoke test
+    /// `AfterAllowTestTraffic=NAME-smoke-test` (its `deploy_arguments` output names it).
+    /// Repeatable.
+    #[arg(
+        long,
+        value_name = "PHASE=FUNCTION",
+        conflicts_with = "appspec",
+        help_heading = "CodeDeploy services"
+    )]
+    pub hook: Vec<String>,
 
     /// CodeDeploy services: the deployment configuration for this deployment only, e.g.
     /// CodeDeployDefault.ECSCanary10Percent5Minutes [default: the deployment group's].

@@ -374,7 +374,7 @@ fn parse_capacity_provider(value: &str) -> Result<CapacityProviderItem, UsageErr
     })
 }
 
-fn parse_hook(value: &str) -> Result<Hook, UsageError> {
+pub(crate) fn parse_hook(value: &str) -> Result<Hook, UsageError> {
     let Some((phase, function)) = value.split_once('=') else {
         return Err(UsageError::new(format!(
             "`--hook {value}`: expected PHASE=FUNCTION"

@@ -58,6 +58,23 @@ async fn deploy(
         return code_deploy::deploy(ecs, codedeploy, settings, document, &service, &mut signals)
             .await;
     }
+    // Flags for CodeDeploy's AppSpec would be silently dropped here: refused before anything is
+    // registered instead.
+    let code_deploy_flags = [
+        ("--appspec", settings.appspec.is_some()),
+        ("--hook", !settings.hooks.is_empty()),
+        ("--deployment-config", settings.deployment_config.is_some()),
+    ];
+    if let Some((flag, _)) = code_deploy_flags.iter().find(|(_, given)| *given) {
+        return Err(Hinted::new(
+            format!(
+                "`{flag}` applies to CODE_DEPLOY services; service `{}` has the ECS deployment controller",
+                target.1
+            ),
+            "an ECS service's hooks are its lifecycle hooks (the stack's `lifecycle_hooks`), its strategy is in the service's deployment configuration",
+        )
+        .into());
+    }
     let service = wait_for_earlier(ecs, settings, service, &mut signals).await?;
     let previous = primary_task_definition(&service).map(ToOwned::to_owned);
     if settings.dry_run {

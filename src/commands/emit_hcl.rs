@@ -11,9 +11,13 @@ use crate::diagnostics;
 use crate::files::write_output;
 use crate::stack::elf;
 use crate::stack::hcl::{module_files, single_file};
+use crate::stack::zip;
 
 /// The binary's name in the module directory; the stack's `bgtool_binary` defaults to it.
 const BINARY_NAME: &str = "bgtool";
+
+/// The smoke-test function's code in the module directory (smoke_test.tf reads it).
+const SMOKE_TEST_ARCHIVE: &str = "smoke-test.zip";
 
 /// Renders the stack and writes it. Every value was checked when the settings were resolved, so
 /// rendering itself cannot fail on user input.
@@ -46,6 +50,12 @@ fn write_module(folder: &Path, settings: &EmitHclSettings) -> Result<()> {
         )?;
     }
     if let Some(bytes) = binary {
+        if !settings.stack.smoke_tests.is_empty() {
+            // The smoke-test function runs the same binary as its own Lambda runtime.
+            let archive = zip::single_executable("bootstrap", &bytes)
+                .context("the build's bgtool is too large for a zip archive")?;
+            write_output(&Output::File(folder.join(SMOKE_TEST_ARCHIVE)), &archive)?;
+        }
         let path = folder.join(BINARY_NAME);
         write_output(&Output::File(path.clone()), &bytes)?;
         make_executable(&path)?;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::Input;
 use super::{AwsSettings, check_region, non_empty, parse_seconds, resolve_image_edits};
+use crate::artifacts::appspec::Hook;
 use crate::artifacts::taskdef::ImageEdit;
 use crate::cli::{AwsArgs, DeployArgs, WaitArgs, WatchArgs};
 use crate::error::UsageError;
@@ -50,6 +51,8 @@ pub struct DeploySettings {
     pub dry_run: bool,
     /// CODE_DEPLOY services: the AppSpec to send [default: generated from the service].
     pub appspec: Option<Input>,
+    /// CODE_DEPLOY services: lifecycle hooks of the generated AppSpec.
+    pub hooks: Vec<Hook>,
     pub deployment_config: Option<String>,
     pub watch: WatchSettings,
 }
@@ -97,6 +100,11 @@ impl DeploySettings {
             wait_for_running: args.wait_for_running,
             dry_run: args.dry_run,
             appspec: args.appspec.map(Input::from_path),
+            hooks: args
+                .hook
+                .iter()
+                .map(|value| super::parse_hook(value))
+                .collect::<Result<_, _>>()?,
             deployment_config: args
                 .deployment_config
                 .map(|name| non_empty("--deployment-config", &name).map(|()| name))

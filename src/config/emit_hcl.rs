@@ -84,6 +84,7 @@ impl EmitHclSettings {
         check_branch(&args.branch)?;
         let strategy = resolve_strategy(&args)?;
         let build_binary = resolve_build_binary(&args)?;
+        check_smoke_tests(&args, &build_binary)?;
         Ok(Self {
             stack: StackOptions {
                 strategy,
@@ -102,11 +103,44 @@ impl EmitHclSettings {
                 branch: args.branch,
                 bgtool_url: args.bgtool_url.unwrap_or_default(),
                 bgtool_sha256: args.bgtool_sha256.unwrap_or_default(),
+                smoke_tests: args
+                    .smoke_test
+                    .iter()
+                    .map(|check| check.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .collect(),
             },
             out_dir: args.out_dir,
             build_binary,
         })
     }
+}
+
+/// Each `--smoke-test` is a check `bgtool hook` can run, and the stack can give the function its
+/// code and a way to the test listener.
+fn check_smoke_tests(args: &EmitHclArgs, build_binary: &BuildBinary) -> Result<(), UsageError> {
+    if args.smoke_test.is_empty() {
+        return Ok(());
+    }
+    for text in &args.smoke_test {
+        crate::hook::checks::parse(text).map_err(|reason| {
+            UsageError::new(format!("`--smoke-test {text}`: {reason}")).with_hint(
+                "a check as `bgtool hook --check` takes it, e.g. `/health` or `'/health status=200 requests=3'`",
+            )
+        })?;
+    }
+    if !args.private_subnets {
+        return Err(UsageError::new(
+            "`--smoke-test` needs `--private-subnets`: the hook's function runs in the VPC and reaches the test listener through the NAT gateways, which the listener admits; from public subnets a function has no way to it that does not open the listener to the internet",
+        )
+        .with_hint("add `--private-subnets`, or run `bgtool hook --check …` from CI against the test listener"));
+    }
+    if args.out_dir.is_none() || *build_binary == BuildBinary::Url {
+        return Err(UsageError::new(
+            "`--smoke-test` needs `--out-dir` and the build's bgtool in it: the function's code is that binary, zipped as `bootstrap` beside the module",
+        )
+        .with_hint("write a module directory with `--out-dir DIR`, from a release build of bgtool or with `--bgtool-binary PATH` (not `--bgtool-url`)"));
+    }
+    Ok(())
 }
 
 /// China, GovCloud and the isolated partitions name service principals differently and lack

@@ -88,10 +88,12 @@ pub struct StackOptions {
     /// module directory.
     pub bgtool_url: String,
     pub bgtool_sha256: String,
+    /// `bgtool hook` checks run on the test listener before production traffic; empty for none.
+    pub smoke_tests: Vec<String>,
 }
 
 /// The Terraform files, in the order they make the most sense to read, with their templates.
-const TERRAFORM_FILES: [(&str, &str); 9] = [
+const TERRAFORM_FILES: [(&str, &str); 10] = [
     (
         "versions.tf",
         include_str!("../../templates/versions.tf.j2"),
@@ -108,6 +110,10 @@ const TERRAFORM_FILES: [(&str, &str); 9] = [
     (
         "pipeline.tf",
         include_str!("../../templates/pipeline.tf.j2"),
+    ),
+    (
+        "smoke_test.tf",
+        include_str!("../../templates/smoke_test.tf.j2"),
     ),
     ("outputs.tf", include_str!("../../templates/outputs.tf.j2")),
 ];
@@ -163,11 +169,28 @@ pub fn module_files(options: &StackOptions) -> Result<Vec<EmittedFile>, minijinj
         Strategy::Codedeploy { .. } => &CODEDEPLOY_BUILD_FILES,
         Strategy::EcsNative(_) => &ECS_NATIVE_BUILD_FILES,
     };
-    files.extend(build_files.iter().map(|(name, contents)| EmittedFile {
-        name,
-        contents: (*contents).to_owned(),
+    files.extend(build_files.iter().map(|(name, contents)| {
+        let mut contents = (*contents).to_owned();
+        if *name == "appspec_template.yaml" && !options.smoke_tests.is_empty() {
+            contents.push_str(&smoke_test_appspec_hook(&options.name));
+        }
+        EmittedFile { name, contents }
     }));
     Ok(files)
+}
+
+/// The AppSpec's hook that runs the stack's smoke-test function once test traffic reaches the
+/// replacement task set, before production traffic moves (CodeDeploy rolls back on Failed). The
+/// name matches `NAME-*`, the functions the CodeDeploy role may invoke.
+fn smoke_test_appspec_hook(name: &str) -> String {
+    [
+        "# The stack's smoke test (`bgtool hook`, smoke_test.tf): a release that fails it is rolled",
+        "# back before it takes production traffic.",
+        "Hooks:",
+        &format!("  - AfterAllowTestTraffic: \"{name}-smoke-test\""),
+        "",
+    ]
+    .join("\n")
 }
 
 /// The whole configuration as one file, for `bgtool emit-hcl > main.tf`.
@@ -272,14 +295,17 @@ fn terraform_files(options: &StackOptions) -> Result<Vec<EmittedFile>, minijinja
         bgtool_sha256 => &options.bgtool_sha256,
         task_subnets => if options.private_subnets { "private" } else { "public" },
         assign_public_ip => if options.private_subnets { "false" } else { "true" },
+        smoke_tests => &options.smoke_tests,
     };
-    TERRAFORM_FILES
-        .iter()
-        .map(|(name, _)| {
-            let contents = environment.get_template(name)?.render(&context)?;
-            Ok(EmittedFile { name, contents })
-        })
-        .collect()
+    let mut files = Vec::new();
+    for (name, _) in TERRAFORM_FILES {
+        let contents = environment.get_template(name)?.render(&context)?;
+        // A part the options leave out (the smoke test) renders to nothing: no empty file.
+        if !contents.trim().is_empty() {
+            files.push(EmittedFile { name, contents });
+        }
+    }
+    Ok(files)
 }
 
 /// `text` as a quoted HCL string: quotes, backslashes and control characters escaped, and the

@@ -3,3 +3,4 @@
 
 pub mod elf;
 pub mod hcl;
+pub mod zip;

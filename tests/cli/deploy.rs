@@ -1351,6 +1351,21 @@ fn refusals_come_before_anything_is_registered() {
     );
     assert_eq!(external.actions(), ["DescribeServices"]);
 
+    // CodeDeploy's AppSpec flags on an ECS-controller service would be dropped: refused.
+    let rolling = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        ..Script::default()
+    });
+    let (result, _) = rolling.deploy(&["--hook", "AfterAllowTestTraffic=web-smoke-test"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: error: `--hook` applies to CODE_DEPLOY services; service `web` has the ECS deployment controller",
+        ],
+    );
+    assert_eq!(rolling.actions(), ["DescribeServices"]);
+
     // A placeholder left for CodeDeployToECS: ECS would try to pull `<IMAGE1_NAME>`.
     let untouched = ScriptedEcs::start(Script::default());
     let taskdef = fixture("deploy/taskdef.json");
@@ -1810,7 +1825,15 @@ fn a_failed_hook_fails_the_code_deploy_deployment_with_its_diagnostics() {
         })],
         ..Script::default()
     });
-    let (result, _) = server.deploy(&["--application", "web", "--deployment-group", "web"]);
+    // The stack's smoke test, as its deploy_arguments output names it.
+    let (result, _) = server.deploy(&[
+        "--application",
+        "web",
+        "--deployment-group",
+        "web",
+        "--hook",
+        "AfterAllowTestTraffic=web-smoke-test",
+    ]);
     assert_eq!(result.code, 1, "{}", result.stderr);
     assert_lines(
         &result.stderr,
@@ -1824,6 +1847,22 @@ fn a_failed_hook_fails_the_code_deploy_deployment_with_its_diagnostics() {
         ],
     );
     let calls = server.calls();
+    let created = &calls
+        .iter()
+        .find(|(action, _)| action == "CreateDeployment")
+        .expect("CreateDeployment sent")
+        .1;
+    let appspec: serde_norway::Value = serde_norway::from_str(
+        created["revision"]["appSpecContent"]["content"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        appspec["Hooks"][0]["AfterAllowTestTraffic"].as_str(),
+        Some("web-smoke-test"),
+        "the generated AppSpec runs the hook"
+    );
     let listed = calls
         .iter()
         .find(|(action, _)| action == "ListTasks")

@@ -228,7 +228,7 @@ fn each_flag_changes_what_it_says() {
 /// lacks (il-central-1, eu-central-2), and a container port other than 80.
 #[test]
 fn the_oracle_matrix_is_written() {
-    let matrix: [(&str, &[&str]); 13] = [
+    let matrix: [(&str, &[&str]); 14] = [
         ("http-public-3az", &[]),
         ("http-private-2az", &["--private-subnets", "--azs", "2"]),
         (
@@ -281,6 +281,16 @@ fn the_oracle_matrix_is_written() {
             ],
         ),
         ("container-port-8080", &["--container-port", "8080"]),
+        (
+            "smoke-test-private",
+            &[
+                "--private-subnets",
+                "--smoke-test",
+                "/health",
+                "--smoke-test",
+                "GET /ready status=200 requests=3 may-fail=1",
+            ],
+        ),
     ];
     let binary = static_binary_fixture();
     for (name, arguments) in matrix {
@@ -507,7 +517,7 @@ fn each_ecs_native_kind_maps_to_the_provider_blocks() {
 /// The ECS-native matrix for check-hcl: each kind; HTTPS on/off; private subnets on/off; hooks.
 #[test]
 fn the_ecs_native_oracle_matrix_is_written() {
-    let matrix: [(&str, &[&str]); 6] = [
+    let matrix: [(&str, &[&str]); 7] = [
         ("ecs-blue-green-http-public", &[]),
         (
             "ecs-blue-green-https-private-hooks",
@@ -549,6 +559,18 @@ fn the_ecs_native_oracle_matrix_is_written() {
         (
             "ecs-linear-http-public-hooks",
             &["--strategy-kind", "linear", "--lifecycle-hook", HOOK],
+        ),
+        (
+            "ecs-canary-private-smoke-test-hooks",
+            &[
+                "--strategy-kind",
+                "canary",
+                "--private-subnets",
+                "--smoke-test",
+                "/health",
+                "--lifecycle-hook",
+                HOOK,
+            ],
         ),
     ];
     for (name, arguments) in matrix {
@@ -1010,4 +1032,121 @@ fn the_alarms_watch_both_target_groups_and_roll_back_either_strategy() {
             assert_eq!(expression(alarms, "rollback"), "true");
         }
     }
+}
+
+/// The smoke test: the build's binary zipped as `bootstrap`, a function in the private subnets,
+/// and the hook of either strategy that runs it before production traffic.
+#[test]
+fn the_smoke_test_is_the_build_binary_wired_as_the_hook_of_either_strategy() {
+    let binary = fs::read(static_binary_fixture()).unwrap();
+    for strategy in ["codedeploy", "ecs-native"] {
+        let parent = tempfile::tempdir().unwrap();
+        let folder = parent.path().join("stack");
+        let result = run(bgtool()
+            .args(["emit-hcl", "--strategy", strategy, "--private-subnets"])
+            .args([
+                "--smoke-test",
+                "/health",
+                "--smoke-test",
+                "GET  /ready status=200",
+            ])
+            .arg("--bgtool-binary")
+            .arg(static_binary_fixture())
+            .arg("--out-dir")
+            .arg(&folder));
+        assert_eq!(result.code, 0, "{strategy}: {}", result.stderr);
+        assert_eq!(result.stderr, "");
+
+        // A stored zip: the local header, the name, then the binary's bytes as they are.
+        let archive = fs::read(folder.join("smoke-test.zip")).unwrap();
+        assert_eq!(&archive[..4], b"PK\x03\x04");
+        assert_eq!(&archive[30..39], b"bootstrap");
+        assert_eq!(&archive[39..39 + binary.len()], binary.as_slice());
+
+        let text = fs::read_to_string(folder.join("smoke_test.tf")).unwrap();
+        let body: hcl::Body = hcl::parse(&text).unwrap();
+        let function = top_block(&body, "resource", &["aws_lambda_function", "smoke_test"]);
+        assert_eq!(expression(function, "runtime"), "\"provided.al2023\"");
+        assert_eq!(expression(function, "handler"), "\"bootstrap\"");
+        assert_eq!(
+            expression(nested(function, "vpc_config"), "subnet_ids"),
+            "aws_subnet.private[*].id"
+        );
+        let variables = fs::read_to_string(folder.join("variables.tf")).unwrap();
+        assert!(
+            variables.contains("    \"/health\",\n    \"GET /ready status=200\",\n"),
+            "the checks are the default of var.smoke_tests"
+        );
+        let policy = expression(
+            top_block(&body, "resource", &["aws_iam_role_policy", "smoke_test"]),
+            "policy",
+        );
+        if strategy == "codedeploy" {
+            assert!(policy.contains("codedeploy:PutLifecycleEventHookExecutionStatus"));
+            assert!(policy.contains("deploymentgroup:${aws_codedeploy_app.main.name}/"));
+            let appspec = fs::read_to_string(folder.join("appspec_template.yaml")).unwrap();
+            assert!(
+                appspec
+                    .ends_with("Hooks:\n  - AfterAllowTestTraffic: \"bgtool-demo-smoke-test\"\n"),
+                "{appspec}"
+            );
+            insta::assert_snapshot!("smoke_test_tf", text);
+        } else {
+            assert!(!policy.contains("codedeploy"), "ECS gets the answer itself");
+            let ecs: hcl::Body =
+                hcl::parse(&fs::read_to_string(folder.join("ecs.tf")).unwrap()).unwrap();
+            let hooks = expression(locals_defining(&ecs, "lifecycle_hooks"), "lifecycle_hooks");
+            assert!(
+                hooks.contains("concat(var.lifecycle_hooks")
+                    && hooks.contains("\"POST_TEST_TRAFFIC_SHIFT\"")
+                    && hooks.contains("aws_lambda_function.smoke_test.arn"),
+                "{hooks}"
+            );
+            let iam = fs::read_to_string(folder.join("iam.tf")).unwrap();
+            assert!(iam.contains("for hook in local.lifecycle_hooks : hook.function_arn"));
+            assert!(!folder.join("appspec_template.yaml").exists());
+        }
+    }
+}
+
+#[test]
+fn a_smoke_test_the_stack_cannot_run_is_refused() {
+    let binary = static_binary_fixture();
+    let binary = binary.to_str().unwrap();
+    assert_refused(&[
+        (
+            &["--smoke-test", "/health", "--bgtool-binary", binary],
+            "`--smoke-test` needs `--private-subnets`",
+        ),
+        (
+            &[
+                "--private-subnets",
+                "--smoke-test",
+                "health",
+                "--bgtool-binary",
+                binary,
+            ],
+            "`--smoke-test health`: `health` is neither a path",
+        ),
+        (
+            &[
+                "--private-subnets",
+                "--smoke-test",
+                "/health",
+                "--bgtool-url",
+                "https://example.com/bgtool",
+                "--bgtool-sha256",
+                &"a".repeat(64),
+            ],
+            "`--smoke-test` needs `--out-dir` and the build's bgtool in it",
+        ),
+    ]);
+    let to_stdout =
+        run(bgtool().args(["emit-hcl", "--private-subnets", "--smoke-test", "/health"]));
+    assert_eq!(to_stdout.code, 2);
+    assert!(
+        to_stdout.stderr.contains("needs `--out-dir`"),
+        "{}",
+        to_stdout.stderr
+    );
 }

@@ -14,6 +14,7 @@ searches), and moto's server in .venv (scripts/test installs it). Anything missi
 Prints one line per check and `N passed, N failed`; exit 1 on any failure.
 """
 
+import base64
 import glob
 import hashlib
 import json
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+import zipfile
 
 REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 ARTIFACTS = REPOSITORY / "target" / "test-artifacts"
@@ -286,6 +288,51 @@ def run_cases(binary, endpoint, mirror, work):
         production = resource(plan, "aws_lb_listener.production")
         check("eu-central-2 private HTTPS: production listens on 443 with the certificate",
               production["port"] == 443 and production["protocol"] == "HTTPS")
+
+    check_smoke_test(binary, endpoint, mirror)
+
+
+def check_smoke_test(binary, endpoint, mirror):
+    """--smoke-test: the function runs the build's binary as its own runtime, in the private
+    subnets, reaching the test listener through the NAT gateways the listener admits; the AppSpec
+    runs it before production traffic."""
+    stack = Stack("smoke-test", binary, endpoint, mirror, "--private-subnets", "--smoke-test", "/health",
+                  "--smoke-test", "GET /ready status=200 requests=3")
+    plan, output = stack.plan()
+    check("smoke test: the stack plans", plan is not None, output[-600:])
+    if plan is None:
+        return
+    archive_path = stack.folder / "smoke-test.zip"
+    with zipfile.ZipFile(archive_path) as archive:
+        entries = archive.infolist()
+        code_is_binary = (len(entries) == 1 and entries[0].filename == "bootstrap"
+                          and entries[0].external_attr >> 16 == 0o100755 and archive.testzip() is None
+                          and archive.read("bootstrap") == pathlib.Path(binary).read_bytes())
+    check("smoke test: smoke-test.zip holds the build's binary as an executable `bootstrap`", code_is_binary,
+          str([(entry.filename, oct(entry.external_attr >> 16)) for entry in entries]))
+    function = resource(plan, "aws_lambda_function.smoke_test")
+    archive_hash = base64.b64encode(hashlib.sha256(archive_path.read_bytes()).digest()).decode()
+    # The environment is unknown until the load balancer's name is; the checks are the variable.
+    checks = plan["variables"]["smoke_tests"]["value"]
+    check("smoke test: a provided.al2023 function, handler bootstrap, x86_64, its code that zip, the checks given",
+          function["runtime"] == "provided.al2023" and function["handler"] == "bootstrap"
+          and function["architectures"] == ["x86_64"] and function["source_code_hash"] == archive_hash
+          and checks == ["/health", "GET /ready status=200 requests=3"],
+          json.dumps({key: function.get(key) for key in ("runtime", "handler", "architectures", "source_code_hash")})
+          + json.dumps(checks))
+    subnets = [reference for item in plan["configuration"]["root_module"]["resources"]
+               if item["address"] == "aws_lambda_function.smoke_test"
+               for reference in item["expressions"]["vpc_config"][0]["subnet_ids"]["references"]]
+    check("smoke test: the function runs in the private subnets", "aws_subnet.private" in subnets, str(subnets))
+    egress = resource(plan, "aws_vpc_security_group_egress_rule.smoke_test_listener")
+    listener = resource(plan, "aws_lb_listener.test")
+    check("smoke test: the function may reach the test listener's port, which admits the NAT gateways",
+          egress["from_port"] == egress["to_port"] == listener["port"]
+          and len(addresses(plan, "aws_vpc_security_group_ingress_rule.alb_test[")) == 3,
+          f"egress {egress['from_port']}, listener {listener['port']}")
+    appspec = (stack.folder / "appspec_template.yaml").read_text()
+    check("smoke test: the AppSpec template runs the function as its AfterAllowTestTraffic hook",
+          appspec.endswith(f'Hooks:\n  - AfterAllowTestTraffic: "{function["function_name"]}"\n'), appspec[-200:])
 
 
 def configured_bucket(plan, address):

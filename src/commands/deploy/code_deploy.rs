@@ -241,7 +241,7 @@ fn appspec(
             security_groups: None,
             assign_public_ip: None,
             capacity_providers: Vec::new(),
-            hooks: Vec::new(),
+            hooks: settings.hooks.clone(),
         };
         let spec = generate(&flags, Some(&service.effective_placement()))
             .context("generating the AppSpec from the service")?;
