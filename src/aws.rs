@@ -62,6 +62,14 @@ pub trait Ecs {
         service: &str,
     ) -> impl Future<Output = anyhow::Result<Option<String>>>;
 
+    /// ContinueServiceDeployment: a PAUSE lifecycle hook's decision, `CONTINUE` or `ROLLBACK`.
+    fn continue_service_deployment(
+        &self,
+        service_deployment_arn: &str,
+        hook_id: &str,
+        action: &str,
+    ) -> impl Future<Output = anyhow::Result<()>>;
+
     /// ListServiceDeployments: the ARN of the service's deployment in progress, if any.
     fn running_service_deployment(
         &self,

@@ -679,6 +679,15 @@ pub struct DeployArgs {
     #[arg(long, value_name = "FILE", help_heading = "CodeDeploy services")]
     pub appspec: Option<PathBuf>,
 
+    /// A command that decides whether the deployment goes on, run (with `sh -c`) while the
+    /// deployment holds with test traffic on the new version: CodeDeploy's ready wait (a group
+    /// whose `deployment_ready_option` is STOP_DEPLOYMENT), or an ECS PAUSE lifecycle hook. Exit
+    /// 0 continues the deployment (ContinueDeployment, ContinueServiceDeployment); anything else
+    /// rolls it back. It gets BGTOOL_CLUSTER, BGTOOL_SERVICE and BGTOOL_DEPLOYMENT_ID; its output
+    /// goes to standard error.
+    #[arg(long, value_name = "COMMAND")]
+    pub gate: Option<String>,
+
     /// CodeDeploy services: a lifecycle hook in the generated AppSpec, PHASE=FUNCTION (as
     /// `render-appspec --hook`), e.g. the stack's smoke test
     /// `AfterAllowTestTraffic=NAME-smoke-test` (its `deploy_arguments` output names it).

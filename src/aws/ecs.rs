@@ -6,8 +6,8 @@ use aws_sdk_ecs::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_ecs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_ecs::error::BoxError;
 use aws_sdk_ecs::types::{
-    ContainerDefinition, DesiredStatus, ServiceDeploymentStatus, StopServiceDeploymentStopType,
-    TaskDefinitionField,
+    ContainerDefinition, DeploymentLifecycleHookAction, DesiredStatus, ServiceDeploymentStatus,
+    StopServiceDeploymentStopType, TaskDefinitionField,
 };
 use aws_smithy_types::body::SdkBody;
 use serde::Deserialize;
@@ -330,6 +330,34 @@ impl Ecs for SdkEcs {
                 .customize()
         )?;
         Ok(Some(arn))
+    }
+
+    async fn continue_service_deployment(
+        &self,
+        service_deployment_arn: &str,
+        hook_id: &str,
+        action: &str,
+    ) -> Result<()> {
+        let call = Call {
+            action: "ecs:ContinueServiceDeployment",
+            subject: format!(
+                "{action} of hook `{hook_id}` of service deployment `{service_deployment_arn}`"
+            ),
+            lookup: Lookup::Hint(
+                "the hook may have expired or been acted on: `aws ecs describe-service-deployments` shows its status".to_owned(),
+            ),
+        };
+        send!(
+            self,
+            call,
+            self.client
+                .continue_service_deployment()
+                .service_deployment_arn(service_deployment_arn)
+                .hook_id(hook_id)
+                .action(DeploymentLifecycleHookAction::from(action))
+                .customize()
+        )?;
+        Ok(())
     }
 
     async fn running_service_deployment(

@@ -75,6 +75,16 @@ async fn deploy(
         )
         .into());
     }
+    if settings.watch.gate.is_some() && !has_pause_hook(&service) {
+        return Err(Hinted::new(
+            format!(
+                "`--gate` needs the deployment to hold, and service `{}` has no PAUSE lifecycle hook",
+                target.1
+            ),
+            "add a lifecycle hook with target type PAUSE at POST_TEST_TRAFFIC_SHIFT to the service's deployment configuration; nothing was registered",
+        )
+        .into());
+    }
     let service = wait_for_earlier(ecs, settings, service, &mut signals).await?;
     let previous = primary_task_definition(&service).map(ToOwned::to_owned);
     if settings.dry_run {
@@ -160,6 +170,15 @@ async fn follow_new_deployment(
             Ok(())
         }
         Ended::Failed { reason } => Err(failure(ecs, target.0, id, &reason).await),
+        Ended::Rejected { reason } => {
+            warn(&format!("{reason}: rolling back deployment `{id}`"));
+            roll_back(ecs, target, previous, &settings.watch, signals).await?;
+            Err(Hinted::new(
+                format!("deployment `{id}` was rolled back: {reason}"),
+                "the gate's output above says why; production stayed on the previous revision",
+            )
+            .into())
+        }
         Ended::Interrupted { signal } => {
             warn(&format!("{signal}: rolling back deployment `{id}`"));
             roll_back(ecs, target, previous, &settings.watch, signals).await?;
@@ -222,9 +241,12 @@ async fn wait_for_earlier(
         .timeout
         .unwrap_or_else(|| wait_bound(&service));
     let bound = watch_bound(&settings.watch, full);
-    match watch_until(ecs, target, &mut watch, bound, &settings.watch, signals).await? {
+    let earlier = settings.watch.without_gate();
+    match watch_until(ecs, target, &mut watch, bound, &earlier, signals).await? {
         Ended::Completed => note("the earlier deployment completed"),
-        Ended::Failed { reason } => note(&format!("the earlier deployment failed: {reason}")),
+        Ended::Failed { reason } | Ended::Rejected { reason } => {
+            note(&format!("the earlier deployment failed: {reason}"));
+        }
         Ended::Interrupted { signal } => {
             return Err(Interrupted {
                 message: format!("{signal}: stopped before deploying anything"),
@@ -295,4 +317,18 @@ fn refuse_placeholders(document: &Map<String, Value>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether the service's deployments hold at a PAUSE lifecycle hook, where `--gate` runs.
+fn has_pause_hook(service: &ServiceDescription) -> bool {
+    service
+        .deployment_configuration
+        .as_ref()
+        .and_then(|configuration| configuration.get("lifecycleHooks"))
+        .and_then(Value::as_array)
+        .is_some_and(|hooks| {
+            hooks
+                .iter()
+                .any(|hook| hook.get("targetType").and_then(Value::as_str) == Some("PAUSE"))
+        })
 }

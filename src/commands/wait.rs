@@ -90,10 +90,10 @@ pub fn run(settings: &WaitSettings) -> Result<()> {
                 note(&format!("deployment `{id}` completed"));
                 Ok(())
             }
-            Ended::Failed { reason } if id.starts_with("ecs-svc/") => {
+            Ended::Failed { reason } | Ended::Rejected { reason } if id.starts_with("ecs-svc/") => {
                 Err(failure(ecs, target.0, &id, &reason).await)
             }
-            Ended::Failed { reason } => Err(Hinted::new(
+            Ended::Failed { reason } | Ended::Rejected { reason } => Err(Hinted::new(
                 format!("deployment `{id}` failed: {reason}"),
                 "the lifecycle events above say where; `aws deploy get-deployment-target` has the details",
             )

@@ -28,6 +28,20 @@ pub struct WatchSettings {
     pub still_running_every: Duration,
     /// `--application` and `--deployment-group`, for CODE_DEPLOY services.
     pub deployment_group: Option<(String, String)>,
+    /// `deploy --gate`: the command that decides, while the deployment holds, whether it goes on.
+    pub gate: Option<String>,
+}
+
+impl WatchSettings {
+    /// The same, for watching a deployment that is not this command's own (an earlier one):
+    /// the gate is for the deployment `deploy` starts.
+    #[must_use]
+    pub fn without_gate(&self) -> Self {
+        Self {
+            gate: None,
+            ..self.clone()
+        }
+    }
 }
 
 /// When a `deploy` must have ended, whatever it meets, and how much of that time a rollback keeps.
@@ -91,6 +105,15 @@ impl DeploySettings {
             .transpose()?;
         let mut watch = WatchSettings::resolve(args.watch)?;
         watch.deadline = deadline;
+        watch.gate = args
+            .gate
+            .map(|command| non_empty("--gate", &command).map(|()| command))
+            .transpose()?;
+        if watch.gate.is_some() && args.no_wait {
+            return Err(UsageError::new(
+                "`--gate` runs while bgtool watches the deployment; `--no-wait` does not watch",
+            ));
+        }
         Ok(Self {
             cluster: args.cluster,
             service: args.service,
@@ -172,6 +195,7 @@ impl WatchSettings {
             poll_interval: parse_seconds("--poll-interval", &args.poll_interval)?,
             still_running_every: parse_seconds("--still-running-every", &args.still_running_every)?,
             deployment_group,
+            gate: None,
         })
     }
 }

@@ -15,7 +15,14 @@ use crate::deployment::service::{Deployment, ServiceDescription};
 pub enum Outcome {
     InProgress,
     Completed,
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
+    /// bgtool's own verdict (`deploy --gate`): the deployment is still in progress, and bgtool
+    /// rolls it back.
+    Rejected {
+        reason: String,
+    },
 }
 
 /// The service events already said: each new one is printed once. ECS puts in them what no

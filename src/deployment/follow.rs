@@ -82,8 +82,16 @@ pub fn watching_for(full: Duration, bound: Duration) -> String {
 /// How a watch ended.
 pub enum Ended {
     Completed,
-    Failed { reason: String },
-    Interrupted { signal: &'static str },
+    Failed {
+        reason: String,
+    },
+    /// `deploy --gate` failed while the deployment held: bgtool rolls it back.
+    Rejected {
+        reason: String,
+    },
+    Interrupted {
+        signal: &'static str,
+    },
     TimedOut,
 }
 
@@ -114,6 +122,7 @@ async fn look_until(
                     match outcome {
                         Outcome::Completed => return Ok(Ended::Completed),
                         Outcome::Failed { reason } => return Ok(Ended::Failed { reason }),
+                        Outcome::Rejected { reason } => return Ok(Ended::Rejected { reason }),
                         Outcome::InProgress => {}
                     }
                 }
@@ -180,12 +189,37 @@ pub async fn watch_until(
     let mut stages = Stages::default();
     let mut targets = Targets::default();
     let holding = Cell::new(None);
+    let mut gated = false;
     let look = async || {
         let description = ecs.describe_service(cluster, service).await?;
         let (mut lines, outcome) = watch.observe(&description);
         if outcome == Outcome::InProgress {
             lines.extend(stages.look(ecs, (cluster, service)).await);
             holding.set(stages.log.holding_until());
+            // `--gate`: the first PAUSE hook that waits for an action is the gate's moment.
+            if let (Some(gate), false) = (settings.gate.as_deref(), gated)
+                && let Some((arn, hook)) = stages.paused_hook()
+            {
+                gated = true;
+                for line in lines.drain(..) {
+                    progress(&line);
+                }
+                if let Err(reason) = run_gate(gate, (cluster, service), &arn).await {
+                    return Ok((lines, Outcome::Rejected { reason }));
+                }
+                if let Err(error) = ecs
+                    .continue_service_deployment(&arn, &hook, "CONTINUE")
+                    .await
+                {
+                    let reason = format!(
+                        "the gate passed, but the deployment could not be continued: {error:#}"
+                    );
+                    return Ok((lines, Outcome::Rejected { reason }));
+                }
+                lines.push(format!(
+                    "gate passed: hook `{hook}` continued (ContinueServiceDeployment); the deployment goes on"
+                ));
+            }
         }
         lines.extend(targets.look(ecs, &description, &outcome).await);
         Ok((lines, outcome))
@@ -245,9 +279,24 @@ struct Stages {
     arn: Option<String>,
     unavailable: bool,
     log: StageLog,
+    /// The last state read.
+    state: Option<crate::deployment::ecs::ServiceDeploymentState>,
 }
 
 impl Stages {
+    /// The service deployment's ARN and the ID of a PAUSE hook that waits for an action.
+    fn paused_hook(&self) -> Option<(String, String)> {
+        let state = self.state.as_ref()?;
+        state
+            .lifecycle_hook_details
+            .iter()
+            .find(|hook| {
+                hook.target_type.as_deref() == Some("PAUSE")
+                    && hook.status.as_deref() == Some("AWAITING_ACTION")
+            })
+            .map(|hook| (state.service_deployment_arn.clone(), hook.hook_id.clone()))
+    }
+
     async fn look(&mut self, ecs: &impl Ecs, (cluster, service): (&str, &str)) -> Vec<String> {
         if self.unavailable {
             return Vec::new();
@@ -263,7 +312,11 @@ impl Stages {
         }
         .await;
         match result {
-            Ok(Some(state)) => self.log.observe(&state, unix_now()),
+            Ok(Some(state)) => {
+                let lines = self.log.observe(&state, unix_now());
+                self.state = Some(state);
+                lines
+            }
             Ok(None) => Vec::new(),
             Err(error) => {
                 self.unavailable = true;
@@ -391,7 +444,7 @@ pub async fn roll_back(
                     ));
                     return Ok(());
                 }
-                Some(Outcome::Failed { reason }) => {
+                Some(Outcome::Failed { reason } | Outcome::Rejected { reason }) => {
                     return Err(Hinted::new(
                         format!("the rollback of `{service}` failed (ROLLBACK_FAILED): {reason}"),
                         format!("production may be on either revision: see `aws ecs describe-services --cluster {cluster} --services {service}`"),
@@ -549,6 +602,7 @@ pub async fn watch_code_deploy_until(
     let mut watch = codedeploy::Watch::default();
     let mut events = EventLog::new(&ecs.describe_service(cluster, service).await?);
     let mut targets = Targets::default();
+    let mut gated = false;
     let look = async || {
         let deployment = codedeploy.deployment(id).await?;
         let target = codedeploy.deployment_target(id).await?;
@@ -559,6 +613,30 @@ pub async fn watch_code_deploy_until(
         let (more, outcome) = watch.observe(&deployment, target.as_ref());
         lines.extend(more);
         lines.extend(targets.look(ecs, &description, &outcome).await);
+        // `--gate`: CodeDeploy holds in Ready, test traffic on the replacement task set.
+        if let (Some(gate), false) = (settings.gate.as_deref(), gated)
+            && outcome == Outcome::InProgress
+            && deployment.status == "Ready"
+        {
+            gated = true;
+            for line in lines.drain(..) {
+                progress(&line);
+            }
+            if let Err(reason) = run_gate(gate, (cluster, service), id).await {
+                return Ok((lines, Outcome::Rejected { reason }));
+            }
+            if let Err(error) = codedeploy.continue_deployment(id, "READY_WAIT").await {
+                let reason = format!(
+                    "the gate passed, but the deployment could not be continued: {error:#}"
+                );
+                return Ok((lines, Outcome::Rejected { reason }));
+            }
+            lines.push(
+                "gate passed: traffic moves to the replacement task set (ContinueDeployment)"
+                    .to_owned(),
+            );
+            return Ok((lines, outcome));
+        }
         lines.extend(watch.waiting(&deployment, ready_wait, unix_now(), &continue_command));
         lines.extend(watch.bake(
             target.as_ref(),
@@ -580,6 +658,28 @@ pub async fn watch_code_deploy_until(
         signals,
     )
     .await
+}
+
+/// Runs `--gate` for the deployment `deployment` of the service, saying so first.
+///
+/// # Errors
+/// The gate's failure, worded for the rollback that follows.
+async fn run_gate(
+    gate: &str,
+    (cluster, service): (&str, &str),
+    deployment: &str,
+) -> Result<(), String> {
+    progress(&format!(
+        "gate: the deployment holds with test traffic on the new version; running `{gate}`"
+    ));
+    let environment = [
+        ("BGTOOL_CLUSTER", cluster),
+        ("BGTOOL_SERVICE", service),
+        ("BGTOOL_DEPLOYMENT_ID", deployment),
+    ];
+    super::gate::run(gate, &environment)
+        .await
+        .map_err(|how| format!("the gate `{gate}` {how}"))
 }
 
 /// Why the replacement (GREEN) task set's tasks stopped, one line each: its tasks are started by
@@ -670,7 +770,7 @@ pub async fn roll_back_code_deploy(
                     note(&format!("rolled back: deployment `{rollback}` succeeded"));
                     return Ok(());
                 }
-                Outcome::Failed { reason } => {
+                Outcome::Failed { reason } | Outcome::Rejected { reason } => {
                     bail!("the rollback deployment `{rollback}` failed: {reason}")
                 }
                 Outcome::InProgress => {}

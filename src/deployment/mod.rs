@@ -7,5 +7,6 @@
 pub mod codedeploy;
 pub mod ecs;
 pub mod follow;
+pub mod gate;
 pub mod service;
 pub mod target_health;

@@ -249,6 +249,9 @@ impl State {
                 self.rolled_back = true;
                 (200, json!({"serviceDeploymentArn": SERVICE_DEPLOYMENT}))
             }
+            "ContinueServiceDeployment" => {
+                (200, json!({"serviceDeploymentArn": SERVICE_DEPLOYMENT}))
+            }
             "DescribeTargetHealth" => self.answer_target_health(body),
             _ => self.answer_code_deploy(action, body),
         }
@@ -654,8 +657,9 @@ impl ScriptedEcs {
     }
 }
 
-const ACTIONS: [&str; 23] = [
+const ACTIONS: [&str; 24] = [
     "DescribeTargetHealth",
+    "ContinueServiceDeployment",
     "ContinueDeployment",
     "BatchGetDeploymentGroups",
     "DescribeServiceDeployments",
@@ -2596,4 +2600,193 @@ fn the_example_policy_allows_every_action_bgtool_calls() {
         );
     }
     assert!(allowed.contains(&"iam:PassRole".to_owned()));
+}
+
+/// A deployment held in Ready with test traffic on the replacement: the gate's exit status
+/// decides. `held` is the group's 60-minute ready wait.
+fn held_code_deploy(after_ready: Vec<(Value, Value)>) -> Script {
+    let mut looks = vec![
+        look(
+            "d-NEW",
+            "InProgress",
+            &[("AllowTestTraffic", "Succeeded")],
+            0.0,
+        ),
+        look(
+            "d-NEW",
+            "Ready",
+            &[("AfterAllowTestTraffic", "Succeeded")],
+            0.0,
+        ),
+    ];
+    looks.extend(after_ready);
+    Script {
+        before: vec![code_deploy_service()],
+        ready_wait: Some(60),
+        deployments: vec![
+            ("d-NEW", looks),
+            (
+                "d-ROLLBACK",
+                vec![
+                    look("d-ROLLBACK", "InProgress", &[], 0.0),
+                    look("d-ROLLBACK", "Succeeded", &[], 0.0),
+                ],
+            ),
+        ],
+        ..Script::default()
+    }
+}
+
+#[test]
+fn a_passing_gate_continues_a_held_code_deploy_deployment() {
+    let server = ScriptedEcs::start(held_code_deploy(vec![
+        look(
+            "d-NEW",
+            "InProgress",
+            &[("AllowTraffic", "InProgress")],
+            100.0,
+        ),
+        look(
+            "d-NEW",
+            "Succeeded",
+            &[("AllowTraffic", "Succeeded")],
+            100.0,
+        ),
+    ]));
+    let gate = r#"echo "checking $BGTOOL_DEPLOYMENT_ID of $BGTOOL_CLUSTER/$BGTOOL_SERVICE"; test "$BGTOOL_DEPLOYMENT_ID" = d-NEW"#;
+    let (result, _) = server.deploy(&["--gate", gate]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(
+        result.stdout,
+        format!("{REGISTERED}\n"),
+        "the gate's output is not data"
+    );
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: deploy: deployment `d-NEW` Ready",
+            "bgtool: deploy: gate: the deployment holds with test traffic on the new version; running `echo",
+            "checking d-NEW of main/web",
+            "bgtool: deploy: gate passed: traffic moves to the replacement task set (ContinueDeployment)",
+            &format!("bgtool: note: deployment `d-NEW` succeeded: `web` runs `{REGISTERED}`"),
+        ],
+    );
+    let calls = server.calls();
+    let continued: Vec<&Value> = calls
+        .iter()
+        .filter(|(action, _)| action == "ContinueDeployment")
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(
+        continued,
+        [&json!({"deploymentId": "d-NEW", "deploymentWaitType": "READY_WAIT"})],
+        "continued once"
+    );
+    assert!(!server.actions().contains(&"StopDeployment".to_owned()));
+}
+
+#[test]
+fn a_failing_gate_rolls_the_held_deployment_back() {
+    let server = ScriptedEcs::start(held_code_deploy(Vec::new()));
+    let (result, _) = server.deploy(&["--gate", "echo 'GET /health: 503' >&2; exit 3"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "GET /health: 503",
+            "bgtool: warning: the gate `echo 'GET /health: 503' >&2; exit 3` exited 3: rolling back deployment `d-NEW`",
+            "bgtool: note: rollback requested: StopDeployment of `d-NEW` with automatic rollback",
+            "bgtool: note: rolled back: deployment `d-ROLLBACK` succeeded",
+            "bgtool: error: deployment `d-NEW` was rolled back: the gate `echo 'GET /health: 503' >&2; exit 3` exited 3",
+        ],
+    );
+    let actions = server.actions();
+    assert!(actions.contains(&"StopDeployment".to_owned()));
+    assert!(
+        !actions.contains(&"ContinueDeployment".to_owned()),
+        "{actions:?}"
+    );
+    assert_never_deregisters(&server);
+}
+
+#[test]
+fn a_gate_at_a_pause_hook_continues_the_ecs_deployment() {
+    let pause = |status: &str| {
+        json!([{"hookId": "h-gate", "targetType": "PAUSE", "status": status,
+                "expiresAt": 4_102_444_800.0, "timeoutAction": "ROLLBACK"}])
+    };
+    let mut held = settled_on_previous();
+    held["deploymentConfiguration"] = json!({"strategy": "BLUE_GREEN", "lifecycleHooks": [
+        {"targetType": "PAUSE", "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}
+    ]});
+    let mut after = vec![deploying("IN_PROGRESS", 2, json!([])); 4];
+    after.push(deploying("COMPLETED", 2, json!([])));
+    let server = ScriptedEcs::start(Script {
+        before: vec![held],
+        after,
+        stages: vec![
+            "POST_TEST_TRAFFIC_SHIFT",
+            "POST_TEST_TRAFFIC_SHIFT",
+            "BAKE_TIME",
+        ],
+        hook_details: vec![pause("AWAITING_ACTION"), pause("SUCCEEDED")],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--gate", "true"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: deploy: gate: the deployment holds with test traffic on the new version; running `true`",
+            "bgtool: deploy: gate passed: hook `h-gate` continued (ContinueServiceDeployment); the deployment goes on",
+        ],
+    );
+    let calls = server.calls();
+    let continued: Vec<&Value> = calls
+        .iter()
+        .filter(|(action, _)| action == "ContinueServiceDeployment")
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(
+        continued,
+        [
+            &json!({"serviceDeploymentArn": SERVICE_DEPLOYMENT, "hookId": "h-gate", "action": "CONTINUE"})
+        ]
+    );
+}
+
+#[test]
+fn a_gate_nothing_holds_for_is_refused_before_anything_is_registered() {
+    // A CodeDeploy group that moves traffic at once.
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--gate", "true"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: error: `--gate` needs the deployment to hold, and deployment group `web`/`web` moves traffic without waiting",
+        ],
+    );
+    assert!(
+        !server
+            .actions()
+            .contains(&"RegisterTaskDefinition".to_owned())
+    );
+    // An ECS service without a PAUSE hook.
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--gate", "true"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: error: `--gate` needs the deployment to hold, and service `web` has no PAUSE lifecycle hook",
+        ],
+    );
+    assert_eq!(server.actions(), ["DescribeServices"]);
 }

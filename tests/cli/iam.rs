@@ -69,8 +69,8 @@ fn ecs_authorizations(action: &str, body: &Value) -> Option<Vec<Authorization>> 
             &format!("ecs:{action}"),
             ecs_arn("service", &format!("{cluster}/{}", text(&body["service"]))),
         )],
-        "StopServiceDeployment" => vec![authorization(
-            "ecs:StopServiceDeployment",
+        "StopServiceDeployment" | "ContinueServiceDeployment" => vec![authorization(
+            &format!("ecs:{action}"),
             text(&body["serviceDeploymentArn"]).to_owned(),
         )],
         "DescribeServiceDeployments" => body["serviceDeploymentArns"]

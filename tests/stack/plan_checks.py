@@ -479,6 +479,8 @@ def check_later_changes(binary, endpoint, mirror):
          ("container_port", "Create-time only")),
         ({"az_count": 2}, {"aws_subnet.public[2]": "delete", "aws_lb.main": "update"},
          ("az_count", "lowering it fails while tasks still run")),
+        ({"ready_wait_minutes": 30}, {"aws_codedeploy_deployment_group.main": "update"},
+         ("ready_wait_minutes", "Applies in place to the deployment group")),
         ({"deployment_alarms_enabled": "false"}, {"aws_codedeploy_deployment_group.main": "update"},
          ("deployment_alarms_enabled", "applies in place to the deployment group")),
         ({"alarm_error_rate_percent": 2}, {'aws_cloudwatch_metric_alarm.target_error_rate["blue"]': "update",
@@ -495,6 +497,13 @@ def check_later_changes(binary, endpoint, mirror):
             name, words = promise
             check(f"day N: the description of {name} says: {words}", words in descriptions.get(name, ""),
                   descriptions.get(name, "no description"))
+    # ready_wait_minutes: the group holds each deployment for `bgtool deploy --gate`.
+    plan, error = replanned(ready_wait_minutes=30)
+    ready = {} if plan is None else resource(plan, "aws_codedeploy_deployment_group.main")[
+        "blue_green_deployment_config"][0]["deployment_ready_option"][0]
+    check("day N: ready_wait_minutes = 30 makes the group hold each deployment 30 minutes for a go-ahead",
+          ready.get("action_on_timeout") == "STOP_DEPLOYMENT" and ready.get("wait_time_in_minutes") == 30,
+          error or json.dumps(ready))
     # The revision a new setting replaces stays registered: the service or a rollback may need it.
     plan, _ = replanned(cpu=512, memory=1024)
     check("day N: a replaced task definition revision is kept registered (skip_destroy)",

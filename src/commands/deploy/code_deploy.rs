@@ -45,6 +45,7 @@ pub async fn deploy(
         group.application_name.as_str(),
         group.deployment_group_name.as_str(),
     );
+    refuse_a_gate_that_nothing_holds_for(settings, &group)?;
     wait_for_earlier(ecs, codedeploy, settings, &group, signals).await?;
     if settings.dry_run {
         let running = current_task_definition(service)?;
@@ -74,22 +75,14 @@ pub async fn deploy(
         note("not waiting (`--no-wait`)");
         return Ok(());
     }
-    let full = if let Some(bound) = settings.watch.timeout {
-        bound
-    } else {
-        let mut group = group.clone();
-        if let Some(config) = &settings.deployment_config {
-            group.deployment_config_name = Some(config.clone());
-        }
-        code_deploy_bound(codedeploy, &group).await?
-    };
+    let full = full_bound(codedeploy, settings, &group).await?;
     let bound = watch_bound(&settings.watch, full);
     note(&format!(
         "watching deployment `{id}` for up to {}, every {} s",
         watching_for(full, bound),
         settings.watch.poll_interval.as_secs_f64()
     ));
-    match watch_code_deploy_until(
+    let ended = watch_code_deploy_until(
         ecs,
         target,
         (codedeploy, &group),
@@ -98,41 +91,48 @@ pub async fn deploy(
         &settings.watch,
         signals,
     )
-        .await?
-    {
+    .await?;
+    // Each way bgtool ends it is said, then rolled back, then the error returned.
+    let (warning, error): (String, anyhow::Error) = match ended {
         Ended::Completed => {
             note(&format!("deployment `{id}` succeeded: `{}` runs `{arn}`", target.1));
-            Ok(())
+            return Ok(());
         }
-        Ended::Failed { reason } => Err(Hinted::new(
+        Ended::Failed { reason } => return Err(Hinted::new(
             format!("deployment `{id}` failed: {reason}"),
             "the lifecycle events above say where; CodeDeploy rolls back by itself when the group's automatic rollback is on",
         )
         .into()),
-        Ended::Interrupted { signal } => {
-            warn(&format!("{signal}: rolling back deployment `{id}`"));
-            roll_back_code_deploy(codedeploy, &id, &settings.watch, signals).await?;
-            Err(Interrupted {
+        Ended::Rejected { reason } => (
+            format!("{reason}: rolling back deployment `{id}`"),
+            Hinted::new(
+                format!("deployment `{id}` was rolled back: {reason}"),
+                "the gate's output above says why; production stayed on the original task set",
+            )
+            .into(),
+        ),
+        Ended::Interrupted { signal } => (
+            format!("{signal}: rolling back deployment `{id}`"),
+            Interrupted {
                 message: format!("{signal}: deployment `{id}` was rolled back"),
             }
-            .into())
-        }
-        Ended::TimedOut => {
-            warn(&format!(
-                "deployment `{id}` did not end within {}: rolling it back",
-                minutes(bound)
-            ));
-            roll_back_code_deploy(codedeploy, &id, &settings.watch, signals).await?;
-            Err(Hinted::new(
+            .into(),
+        ),
+        Ended::TimedOut => (
+            format!("deployment `{id}` did not end within {}: rolling it back", minutes(bound)),
+            Hinted::new(
                 format!(
                     "deployment `{id}` did not end within {} and was rolled back",
                     minutes(bound)
                 ),
                 "the lifecycle events above say where it stood; give more time with `--timeout SECONDS`",
             )
-            .into())
-        }
-    }
+            .into(),
+        ),
+    };
+    warn(&warning);
+    roll_back_code_deploy(codedeploy, &id, &settings.watch, signals).await?;
+    Err(error)
 }
 
 /// With a CodeDeploy deployment of the group in progress: an error naming it, or with
@@ -176,13 +176,15 @@ async fn wait_for_earlier(
         (codedeploy, group),
         id,
         bound,
-        &settings.watch,
+        &settings.watch.without_gate(),
         signals,
     )
     .await?
     {
         Ended::Completed => note("the earlier deployment succeeded"),
-        Ended::Failed { reason } => note(&format!("the earlier deployment ended: {reason}")),
+        Ended::Failed { reason } | Ended::Rejected { reason } => {
+            note(&format!("the earlier deployment ended: {reason}"));
+        }
         Ended::Interrupted { signal } => {
             return Err(Interrupted {
                 message: format!("{signal}: stopped before deploying anything"),
@@ -195,6 +197,41 @@ async fn wait_for_earlier(
                 minutes(bound)
             )
         }
+    }
+    Ok(())
+}
+
+/// How long this deployment may take: `--timeout`, or what its group and configuration add up to.
+async fn full_bound(
+    codedeploy: &impl CodeDeploy,
+    settings: &DeploySettings,
+    group: &crate::deployment::codedeploy::DeploymentGroup,
+) -> Result<std::time::Duration> {
+    if let Some(bound) = settings.watch.timeout {
+        return Ok(bound);
+    }
+    let mut group = group.clone();
+    if let Some(config) = &settings.deployment_config {
+        group.deployment_config_name = Some(config.clone());
+    }
+    code_deploy_bound(codedeploy, &group).await
+}
+
+/// `--gate` runs while CodeDeploy holds the deployment in Ready: a group that moves traffic
+/// without waiting would never give it the chance. Refused before anything is registered.
+fn refuse_a_gate_that_nothing_holds_for(
+    settings: &DeploySettings,
+    group: &crate::deployment::codedeploy::DeploymentGroup,
+) -> Result<()> {
+    if settings.watch.gate.is_some() && crate::deployment::codedeploy::ready_wait(group).is_none() {
+        return Err(Hinted::new(
+            format!(
+                "`--gate` needs the deployment to hold, and deployment group `{}`/`{}` moves traffic without waiting",
+                group.application_name, group.deployment_group_name
+            ),
+            "set its deployment_ready_option to STOP_DEPLOYMENT with a wait time (the stack's `ready_wait_minutes`); nothing was registered",
+        )
+        .into());
     }
     Ok(())
 }
