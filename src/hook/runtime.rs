@@ -9,11 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow};
 use aws_smithy_http_client::Connector;
-use aws_smithy_runtime_api::client::http::HttpConnector;
-use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
-use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::byte_stream::ByteStream;
 use serde_json::{Value, json};
+
+use super::exchange::exchange;
 
 /// One invocation: its ID, its event, and the time left before Lambda stops the function.
 #[derive(Debug)]
@@ -117,35 +115,27 @@ impl RuntimeApi {
         url: String,
         body: Option<&Value>,
     ) -> Result<(u16, (Option<String>, Option<u64>), Vec<u8>)> {
-        let payload = body.map(Value::to_string).unwrap_or_default();
-        let mut request = HttpRequest::new(SdkBody::from(payload));
-        request
-            .set_uri(url.as_str())
-            .map_err(|error| anyhow!("`{url}`: {error}"))?;
-        request.set_method(method)?;
-        if body.is_some() {
-            request
-                .headers_mut()
-                .insert("content-type", "application/json");
-        }
-        let response = self.connector.call(request).await.map_err(|error| {
-            anyhow!("the Lambda Runtime API at `{url}` cannot be reached: {error}")
-        })?;
-        let status = response.status().as_u16();
-        let headers = response.headers();
-        let request_id = headers
+        let (headers, payload): (&[(&str, &str)], Vec<u8>) = match body {
+            Some(body) => (
+                &[("content-type", "application/json")],
+                body.to_string().into_bytes(),
+            ),
+            None => (&[], Vec::new()),
+        };
+        let answer = exchange(&self.connector, method, &url, headers, payload)
+            .await
+            .map_err(|reason| {
+                anyhow!("the Lambda Runtime API at `{url}` cannot be reached: {reason}")
+            })?;
+        let request_id = answer
+            .headers
             .get("lambda-runtime-aws-request-id")
             .map(str::to_owned);
-        let deadline = headers
+        let deadline = answer
+            .headers
             .get("lambda-runtime-deadline-ms")
             .and_then(|value| value.parse().ok());
-        let body = ByteStream::new(response.into_body())
-            .collect()
-            .await
-            .map_err(|error| anyhow!("reading the Lambda Runtime API's answer: {error}"))?
-            .into_bytes()
-            .to_vec();
-        Ok((status, (request_id, deadline), body))
+        Ok((answer.status, (request_id, deadline), answer.body))
     }
 }
 
