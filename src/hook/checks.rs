@@ -262,11 +262,17 @@ pub fn judge(check: &Check, url: &str, answers: &[Answer]) -> Verdict {
             "FAILED: only {count} of {} request(s) could be sent",
             check.requests
         );
+    } else if let Some(first) = failures.first() {
+        let _ = write!(
+            line,
+            "FAILED: {failed} of {count} request(s) failed ({} allowed): {first}",
+            check.may_fail
+        );
     } else {
         let _ = write!(
             line,
-            "FAILED: {failed} of {count} request(s) failed ({} allowed): {}",
-            check.may_fail, failures[0]
+            "FAILED: {count} answers for {} request(s)",
+            check.requests
         );
     }
     Verdict { passed, line }
@@ -475,5 +481,39 @@ mod tests {
             short.line
         );
         assert!(!judge(&check, url, &[]).passed);
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::super::{Answer, judge, parse};
+
+        proptest! {
+            /// A check comes from a flag, an environment variable or an ECS hook's details:
+            /// whatever it is, it parses or says why, and a parsed one reads back the same.
+            #[test]
+            fn any_text_parses_or_says_why(text in "[ -~]{0,80}") {
+                match parse(&text) {
+                    Ok(check) => {
+                        prop_assert_eq!(parse(&check.text).unwrap(), check.clone());
+                        prop_assert!(check.may_fail < check.requests);
+                    }
+                    Err(reason) => prop_assert!(!reason.is_empty()),
+                }
+            }
+
+            /// Fewer answers than requests never pass, whatever they were.
+            #[test]
+            fn a_check_never_passes_with_answers_missing(requests in 1_u32..20, given in 0_usize..20) {
+                let check = parse(&format!("/health requests={requests}")).unwrap();
+                let answers = vec![Answer::Response {
+                    status: 200,
+                    took: std::time::Duration::from_millis(1),
+                    body_matches: true,
+                }; given];
+                let verdict = judge(&check, "http://alb/health", &answers);
+                prop_assert_eq!(verdict.passed, given == requests as usize);
+            }
+        }
     }
 }
