@@ -4,6 +4,7 @@
 pub mod calls;
 pub mod codedeploy;
 pub mod ecs;
+mod ecs_revisions;
 pub mod http;
 pub mod load_balancing;
 
@@ -88,6 +89,57 @@ pub trait Ecs {
         &self,
         target_group_arn: &str,
     ) -> impl Future<Output = anyhow::Result<Vec<TargetHealth>>>;
+
+    /// ListTaskDefinitions of `family` with `status` (`ACTIVE` or `INACTIVE`), every page.
+    fn task_definition_arns(
+        &self,
+        family: &str,
+        status: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<String>>>;
+
+    /// ListClusters, every page: the clusters of this account and Region.
+    fn cluster_arns(&self) -> impl Future<Output = anyhow::Result<Vec<String>>>;
+
+    /// Every service of `cluster` (ListServices, then DescribeServices ten at a time).
+    fn cluster_services(
+        &self,
+        cluster: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<ServiceDescription>>>;
+
+    /// The running and pending tasks of `family` in `cluster` (ListTasks, DescribeTasks).
+    fn family_tasks(
+        &self,
+        cluster: &str,
+        family: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<FamilyTask>>>;
+
+    /// DeregisterTaskDefinition of one revision.
+    fn deregister_task_definition(&self, arn: &str) -> impl Future<Output = anyhow::Result<()>>;
+
+    /// DeleteTaskDefinitions of at most ten INACTIVE revisions.
+    fn delete_task_definitions(
+        &self,
+        arns: &[String],
+    ) -> impl Future<Output = anyhow::Result<Deletion>>;
+}
+
+/// A running or pending task, as DescribeTasks tells it: which revision it runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FamilyTask {
+    pub task_arn: String,
+    pub task_definition_arn: String,
+    pub last_status: Option<String>,
+    /// `service:NAME` for a service's task, `family:NAME` for one started by RunTask.
+    pub group: Option<String>,
+}
+
+/// What DeleteTaskDefinitions did: the revisions it deleted, and why it refused the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deletion {
+    pub deleted: Vec<String>,
+    /// `(ARN, reason)` for each revision ECS did not delete.
+    pub failures: Vec<(String, String)>,
 }
 
 /// The CodeDeploy calls `bgtool deploy` makes for services with the CODE_DEPLOY controller.

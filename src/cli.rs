@@ -114,6 +114,24 @@ pub enum Command {
     #[command(after_help = EXIT_STATUS_HELP)]
     Continue(ContinueArgs),
 
+    /// Deregister a task definition family's old revisions, never one still in use.
+    ///
+    /// Keeps the --keep newest ACTIVE revisions, those named by --keep-revision, and every
+    /// revision something in the searched clusters uses: a service's own revision, each of its
+    /// deployments' and task sets' (what a rollback returns to, since UpdateService refuses an
+    /// INACTIVE revision), and each running or pending task's. Prints each kept revision with
+    /// why, then deregisters the rest oldest first, printing each as ECS accepts it: a rerun after
+    /// a failure or an interruption continues where it stopped. With --delete-inactive-after,
+    /// INACTIVE revisions deregistered at least that many days ago are deleted too
+    /// (DeleteTaskDefinitions), under the same rules. --dry-run prints the plan and changes
+    /// nothing. A throttled call is tried up to 10 times, with backoff (unless
+    /// AWS_MAX_ATTEMPTS or AWS_RETRY_MODE say otherwise).
+    ///
+    /// Uses outside ECS are not seen (an EventBridge schedule or a Step Functions state naming a
+    /// revision, the revision in Terraform's state): keep those with --keep-revision.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Prune(PruneArgs),
+
     /// Smoke-test a release over HTTP: from a shell against any URL, or as the Lambda function of
     /// a CodeDeploy or ECS lifecycle hook.
     ///
@@ -747,6 +765,39 @@ pub struct HookArgs {
     /// Serve lifecycle hook invocations through the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API).
     #[arg(long, conflicts_with_all = ["checks", "base_url"])]
     pub lambda: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The task definition family, e.g. `web` (no revision).
+    #[arg(long, value_name = "NAME")]
+    pub family: String,
+
+    /// How many of the newest ACTIVE revisions to keep, at least 1 (the build reads the newest).
+    #[arg(long, value_name = "N")]
+    pub keep: String,
+
+    /// Also keep this revision, e.g. the one Terraform's state names (deregistering it makes the
+    /// next `terraform plan` register it again). Repeatable.
+    #[arg(long = "keep-revision", value_name = "REVISION")]
+    pub keep_revisions: Vec<String>,
+
+    /// A cluster to search for services and tasks that use the family's revisions. Repeatable
+    /// [default: every cluster in the Region (ListClusters)].
+    #[arg(long = "cluster", value_name = "NAME")]
+    pub clusters: Vec<String>,
+
+    /// Also delete the family's INACTIVE revisions that were deregistered at least DAYS days
+    /// ago and that nothing uses. A deleted revision cannot be described again.
+    #[arg(long, value_name = "DAYS")]
+    pub delete_inactive_after: Option<String>,
+
+    /// Print the plan (`keep`, `would deregister`, `would delete` lines) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

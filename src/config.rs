@@ -16,6 +16,7 @@ use crate::error::UsageError;
 pub mod deploy;
 mod emit_hcl;
 pub mod hook;
+pub mod prune;
 mod taskdef;
 
 pub use emit_hcl::{BuildBinary, DEPLOYMENT_CONFIGS, EmitHclSettings, MAX_DEPLOYMENT_WAIT_MINUTES};
@@ -71,6 +72,10 @@ pub struct AwsSettings {
     pub connect_timeout: Duration,
     pub timeout: Duration,
     pub verbose: bool,
+    /// Standard retries with this many attempts, unless AWS_MAX_ATTEMPTS or AWS_RETRY_MODE is
+    /// set: for commands that make many calls in a row (`prune`). `None` keeps the SDK's
+    /// default (standard, 3 attempts).
+    pub patient_attempts: Option<u32>,
 }
 
 /// Where `taskdef` reads the task definition from.
@@ -475,6 +480,7 @@ impl AwsSettings {
             connect_timeout: parse_seconds("--connect-timeout", &args.connect_timeout)?,
             timeout: parse_seconds("--timeout", &args.timeout)?,
             verbose: args.verbose,
+            patient_attempts: None,
         })
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod exit_status;
 pub mod files;
 pub mod hook;
+pub mod revisions;
 pub mod stack;
 
 use cli::{Cli, Command};
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 termination,
             )
         }
+        Command::Prune(args) => commands::prune::run(&config::prune::PruneSettings::resolve(args)?),
         Command::Hook(args) => commands::hook::run(&config::hook::HookSettings::resolve(args)?),
         Command::Check(args) => commands::check::run(&CheckSettings::resolve(args)),
         Command::Completions { shell } => commands::completions::run(shell),

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_ecs::config::interceptors::{
     AfterDeserializationInterceptorContextRef, FinalizerInterceptorContextRef,
@@ -56,6 +57,15 @@ pub async fn load(settings: &AwsSettings) -> Result<(aws_config::SdkConfig, Stri
     }
     if let Some(profile) = &settings.profile {
         loader = loader.profile_name(profile);
+    }
+    if let Some(attempts) = settings.patient_attempts
+        && std::env::var_os("AWS_MAX_ATTEMPTS").is_none()
+        && std::env::var_os("AWS_RETRY_MODE").is_none()
+    {
+        // Standard mode's exponential backoff (with jitter, up to 20 s) rides out a burst of
+        // throttling. Adaptive mode was measured here to wait about 10 s a call after two
+        // throttled answers, too slow for hundreds of calls.
+        loader = loader.retry_config(RetryConfig::standard().with_max_attempts(attempts));
     }
     let shared = loader.load().await;
     let Some(region) = shared.region().map(ToString::to_string) else {

@@ -13,9 +13,9 @@ use aws_smithy_types::body::SdkBody;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::Ecs;
 use super::calls::{BodyCapture, Call, Explainer, Lookup, captured_json, load, send};
 use super::load_balancing::SdkLoadBalancing;
+use super::{Deletion, Ecs, FamilyTask};
 use crate::config::AwsSettings;
 use crate::deployment::ecs::{ServiceDeploymentState, StoppedTask};
 use crate::deployment::service::ServiceDescription;
@@ -25,9 +25,9 @@ use crate::error::Hinted;
 /// ECS through aws-sdk-ecs.
 #[derive(Debug, Clone)]
 pub struct SdkEcs {
-    client: aws_sdk_ecs::Client,
-    explainer: Explainer,
-    verbose: bool,
+    pub(super) client: aws_sdk_ecs::Client,
+    pub(super) explainer: Explainer,
+    pub(super) verbose: bool,
     /// For the health of the service's targets while it deploys.
     load_balancing: SdkLoadBalancing,
 }
@@ -418,5 +418,29 @@ impl Ecs for SdkEcs {
 
     async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>> {
         self.load_balancing.target_health(target_group_arn).await
+    }
+
+    async fn task_definition_arns(&self, family: &str, status: &str) -> Result<Vec<String>> {
+        self.list_task_definition_arns(family, status).await
+    }
+
+    async fn cluster_arns(&self) -> Result<Vec<String>> {
+        self.list_cluster_arns().await
+    }
+
+    async fn cluster_services(&self, cluster: &str) -> Result<Vec<ServiceDescription>> {
+        self.list_cluster_services(cluster).await
+    }
+
+    async fn family_tasks(&self, cluster: &str, family: &str) -> Result<Vec<FamilyTask>> {
+        self.list_family_tasks(cluster, family).await
+    }
+
+    async fn deregister_task_definition(&self, arn: &str) -> Result<()> {
+        self.deregister(arn).await
+    }
+
+    async fn delete_task_definitions(&self, arns: &[String]) -> Result<Deletion> {
+        self.delete(arns).await
     }
 }

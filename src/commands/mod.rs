@@ -8,6 +8,7 @@ pub mod emit_hcl;
 pub mod hook;
 pub mod image_definitions;
 pub mod image_detail;
+pub mod prune;
 pub mod render_appspec;
 pub mod rollback;
 pub mod taskdef;

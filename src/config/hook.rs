@@ -43,6 +43,7 @@ impl HookSettings {
                     connect_timeout: Duration::from_secs(5),
                     timeout: Duration::from_secs(30),
                     verbose: false,
+                    patient_attempts: None,
                 },
             });
         }

@@ -13,6 +13,7 @@ mod hostile;
 mod iam;
 mod image_detail;
 mod ownership;
+mod prune;
 mod reference_files;
 mod render_appspec;
 mod taskdef;

@@ -11,6 +11,8 @@ tasks wanted, moto reports its deployment COMPLETED. The `classic` service (CODE
 classic:1 and has a CodeDeploy application and deployment group of the same name, for
 `bgtool deploy`. The `rolling` service (ECS controller, behind the target group `rolling`) wants
 one task that moto never starts, so its deployment stays IN_PROGRESS for `bgtool wait` to watch.
+The cluster `prune-test` holds the families `bgtool prune` works on, with revisions in use by a
+service, two task sets and a task.
 """
 
 import json
@@ -20,6 +22,8 @@ import sys
 import boto3
 
 CLUSTER = "bgtool-test"
+PRUNE_CLUSTER = "prune-test"
+PRUNE_FAMILIES = ("prune-plan", "prune-real", "prune-denied")
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "register"
 
 
@@ -114,7 +118,34 @@ def main(endpoint: str) -> None:
         deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
         ecsServices=[{"serviceName": "classic", "clusterName": CLUSTER}],
     )
+    # `prune`'s families, one per test that changes or reads them, in their own cluster: ten
+    # revisions each, and a family whose name starts the same that must stay untouched.
+    ecs.create_cluster(clusterName=PRUNE_CLUSTER)
+    for family in PRUNE_FAMILIES:
+        revisions = [prune_revision(ecs, family) for _ in range(10)]
+        prune_revision(ecs, f"{family}-worker")
+        prune_revision(ecs, f"{family}-worker")
+        # Revision 3 is the ECS-controller service's; 2 and 4 are task sets of an EXTERNAL one
+        # (what a CodeDeploy deployment or its rollback runs); 1 runs as a standalone task.
+        ecs.create_service(cluster=PRUNE_CLUSTER, serviceName=family, taskDefinition=revisions[2],
+                           desiredCount=0, launchType="FARGATE")
+        ecs.create_service(cluster=PRUNE_CLUSTER, serviceName=f"{family}-sets", desiredCount=0,
+                           deploymentController={"type": "EXTERNAL"})
+        primary = ecs.create_task_set(cluster=PRUNE_CLUSTER, service=f"{family}-sets",
+                                      taskDefinition=revisions[1], launchType="FARGATE")["taskSet"]["taskSetArn"]
+        ecs.update_service_primary_task_set(cluster=PRUNE_CLUSTER, service=f"{family}-sets", primaryTaskSet=primary)
+        ecs.create_task_set(cluster=PRUNE_CLUSTER, service=f"{family}-sets", taskDefinition=revisions[3],
+                            launchType="FARGATE")
+        ecs.run_task(cluster=PRUNE_CLUSTER, taskDefinition=revisions[0], launchType="FARGATE")
     print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1, owned:1, native:1, classic:1; services web, worker, owned, native, rolling, classic; CodeDeploy classic/classic")
+
+
+def prune_revision(ecs, family: str) -> str:
+    """A revision of a plain task definition: no awsvpc, so moto can run it as a task."""
+    return ecs.register_task_definition(
+        family=family,
+        containerDefinitions=[{"name": "app", "image": "public.ecr.aws/nginx/nginx:1", "memory": 128}],
+    )["taskDefinition"]["taskDefinitionArn"]
 
 
 if __name__ == "__main__":

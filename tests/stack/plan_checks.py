@@ -508,6 +508,61 @@ def check_later_changes(binary, endpoint, mirror):
     plan, _ = replanned(cpu=512, memory=1024)
     check("day N: a replaced task definition revision is kept registered (skip_destroy)",
           resource(plan, "aws_ecs_task_definition.app").get("skip_destroy") is True)
+    # Last: it deregisters revisions of the applied stack.
+    check_prune_keeps_terraforms_revision(stack, binary, endpoint, lambda: replanned(), baseline)
+
+
+def moto_ecs(endpoint, action, body):
+    """One ECS call to moto, as the pipeline's build would make it (moto checks no signature)."""
+    request = urllib.request.Request(endpoint, data=json.dumps(body).encode(), headers={
+        "X-Amz-Target": f"AmazonEC2ContainerServiceV20141113.{action}",
+        "Content-Type": "application/x-amz-json-1.1",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/ecs/aws4_request, "
+                         "SignedHeaders=host, Signature=0"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def check_prune_keeps_terraforms_revision(stack, binary, endpoint, replan, baseline):
+    """Day N: the pipeline has registered newer revisions and moved the service on. `bgtool prune`
+    with the stack's prune_arguments keeps the revision Terraform's state holds, so the next plan
+    changes nothing; without `--keep-revision` the provider, finding it INACTIVE, would register
+    it again (which this check also shows, so it can fail)."""
+    refreshed = stack.terraform("apply", "-refresh-only", "-auto-approve", "-input=false", "-lock=false")
+    arguments = stack.terraform("output", "-raw", "prune_arguments").stdout
+    check("day N: prune_arguments names the family, the cluster and Terraform's revision",
+          refreshed.returncode == 0 and arguments == "--family bgtool-demo --cluster bgtool-demo --keep-revision 1",
+          arguments or refreshed.stderr[-400:])
+    if refreshed.returncode != 0 or not arguments:
+        return
+    first = moto_ecs(endpoint, "DescribeTaskDefinition", {"taskDefinition": "bgtool-demo"})["taskDefinition"]
+    registerable = {key: first[key] for key in ("family", "containerDefinitions", "requiresCompatibilities",
+                                                 "networkMode", "cpu", "memory", "executionRoleArn",
+                                                 "taskRoleArn", "runtimePlatform") if key in first}
+    newest = ""
+    for _ in range(3):
+        newest = moto_ecs(endpoint, "RegisterTaskDefinition", registerable)["taskDefinition"]["taskDefinitionArn"]
+    moto_ecs(endpoint, "UpdateService", {"cluster": "bgtool-demo", "service": "bgtool-demo", "taskDefinition": newest})
+    environment = {"PATH": os.environ["PATH"], "AWS_ENDPOINT_URL": endpoint, "AWS_REGION": "us-east-1",
+                   "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_EC2_METADATA_DISABLED": "true"}
+
+    def prune(*flags):
+        return subprocess.run([binary, "prune", *flags, "--keep", "1"], env=environment, capture_output=True, text=True)
+
+    pruned = prune(*arguments.split())
+    check("day N: prune with prune_arguments keeps Terraform's revision and deregisters the others",
+          pruned.returncode == 0 and "keep              bgtool-demo:1  named by --keep-revision" in pruned.stdout
+          and "deregistered      bgtool-demo:2\nderegistered      bgtool-demo:3\n" in pruned.stdout,
+          pruned.stdout + pruned.stderr)
+    plan, error = replan()
+    found = None if plan is None else changed(plan, baseline)
+    check("day N: after prune with prune_arguments, the plan changes nothing", found == {}, error or json.dumps(found))
+    unkept = prune("--family", "bgtool-demo", "--cluster", "bgtool-demo")
+    plan, error = replan()
+    found = None if plan is None else changed(plan, baseline)
+    check("day N: had prune deregistered Terraform's revision, the plan would register it again",
+          unkept.returncode == 0 and found == {"aws_ecs_task_definition.app": "create"},
+          error or json.dumps(found) + unkept.stderr)
 
 
 def check_alarms_applied(stack):
