@@ -5,8 +5,10 @@ pub mod calls;
 pub mod codedeploy;
 pub mod ecs;
 mod ecs_revisions;
+mod ecs_tasks;
 pub mod http;
 pub mod load_balancing;
+pub mod logs;
 
 use std::future::Future;
 
@@ -16,6 +18,7 @@ use crate::deployment::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, 
 use crate::deployment::ecs::{ServiceDeploymentState, StoppedTask};
 use crate::deployment::service::ServiceDescription;
 use crate::deployment::target_health::TargetHealth;
+use crate::one_off::{RunRequest, TaskState};
 
 /// The calls bgtool makes about an ECS service: to ECS, and to Elastic Load Balancing for the
 /// health of the service's targets.
@@ -121,6 +124,45 @@ pub trait Ecs {
         &self,
         arns: &[String],
     ) -> impl Future<Output = anyhow::Result<Deletion>>;
+
+    /// RunTask of one task. Returns its ARN; ECS's refusal to place it is an error naming why.
+    fn run_task(&self, request: &RunRequest) -> impl Future<Output = anyhow::Result<String>>;
+
+    /// DescribeTasks of one task.
+    fn describe_task(
+        &self,
+        cluster: &str,
+        task_arn: &str,
+    ) -> impl Future<Output = anyhow::Result<TaskState>>;
+
+    /// StopTask, with the reason ECS records for it.
+    fn stop_task(
+        &self,
+        cluster: &str,
+        task_arn: &str,
+        reason: &str,
+    ) -> impl Future<Output = anyhow::Result<()>>;
+}
+
+/// The CloudWatch Logs call `bgtool run` makes to follow a task's container.
+pub trait Logs {
+    /// GetLogEvents from the start of `stream` (or from `token`, the last page's forward token),
+    /// in `region` (the awslogs driver's own) or the configured one. `None` while the stream does
+    /// not exist yet.
+    fn log_events(
+        &self,
+        region: Option<&str>,
+        group: &str,
+        stream: &str,
+        token: Option<&str>,
+    ) -> impl Future<Output = anyhow::Result<Option<LogPage>>>;
+}
+
+/// One page of log events: each event's message, and where the next read starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogPage {
+    pub messages: Vec<String>,
+    pub next_token: Option<String>,
 }
 
 /// A running or pending task, as DescribeTasks tells it: which revision it runs.
@@ -249,6 +291,27 @@ pub fn with_ecs<T>(
                 )
                 .into())
             })
+    })
+}
+
+/// Runs `work` against the real ECS and CloudWatch Logs on a single-threaded runtime with no bound
+/// on the whole: `bgtool run` keeps its own deadline. Each call has the `--timeout` of `settings`.
+///
+/// # Errors
+/// What `work` returns, or a missing Region.
+pub fn with_ecs_and_logs<T>(
+    settings: &crate::config::AwsSettings,
+    work: impl AsyncFnOnce(&ecs::SdkEcs, &logs::SdkLogs) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?;
+    runtime.block_on(async {
+        let (shared, region) = calls::load(settings).await?;
+        let ecs = ecs::SdkEcs::from_shared(&shared, &region, settings);
+        let logs = logs::SdkLogs::from_shared(&shared, &region, settings);
+        work(&ecs, &logs).await
     })
 }
 

@@ -19,6 +19,14 @@ Exit status:
   2    usage: the command line itself is wrong
   130  interrupted (SIGINT or SIGTERM): the deployment was rolled back";
 
+const RUN_EXIT_STATUS_HELP: &str = "\
+Exit status:
+  0    the command exited 0
+  N    the command exited N (its code modulo 256; 1 for a multiple of 256)
+  1    failure: bad input, an AWS error, a task that never ran the command, or --timeout
+  2    usage: the command line itself is wrong
+  130  interrupted (SIGINT or SIGTERM): the task was stopped";
+
 /// Build-stage artifacts for Amazon ECS blue/green deployments: taskdef.json, appspec.yaml,
 /// imageDetail.json.
 #[derive(Debug, Parser)]
@@ -113,6 +121,19 @@ pub enum Command {
     /// Returns once CodeDeploy has accepted it; `bgtool wait` follows the deployment on.
     #[command(after_help = EXIT_STATUS_HELP)]
     Continue(ContinueArgs),
+
+    /// Run a command in a one-off task beside a service (a database migration, say) and exit
+    /// with its exit code.
+    ///
+    /// Registers --taskdef (or takes --task-definition), starts one task placed as the service
+    /// places its own (network configuration, capacity provider strategy or launch type, platform
+    /// version), with the command after `--` in place of the container's, run as given: no shell.
+    /// Prints the container's log lines on standard output while it runs (awslogs), waits until
+    /// the task stops, and exits with the container's exit code. A task that never runs the
+    /// command (image pull, secrets, network, capacity) exits 1 with ECS's reasons. SIGINT,
+    /// SIGTERM and --timeout stop the task (StopTask) before bgtool exits.
+    #[command(after_help = RUN_EXIT_STATUS_HELP)]
+    Run(RunArgs),
 
     /// Deregister a task definition family's old revisions, never one still in use.
     ///
@@ -765,6 +786,67 @@ pub struct HookArgs {
     /// Serve lifecycle hook invocations through the Lambda Runtime API (AWS_LAMBDA_RUNTIME_API).
     #[arg(long, conflicts_with_all = ["checks", "base_url"])]
     pub lambda: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("revision").required(true).args(["taskdef", "task_definition"])))]
+pub struct RunArgs {
+    /// The cluster of the service.
+    #[arg(long, value_name = "NAME")]
+    pub cluster: String,
+
+    /// The service whose network configuration, capacity provider strategy or launch type, and
+    /// platform version the task gets.
+    #[arg(long, value_name = "NAME")]
+    pub service: String,
+
+    /// A task definition to register and run: a taskdef.json as `bgtool taskdef` writes it, or a
+    /// saved DescribeTaskDefinition output; `-` reads standard input.
+    #[arg(long, value_name = "FILE")]
+    pub taskdef: Option<PathBuf>,
+
+    /// With --taskdef, set a container's image: CONTAINER=URI, or a bare URI when there is one
+    /// container. Repeatable.
+    #[arg(long, value_name = "[CONTAINER=]URI", requires = "taskdef")]
+    pub image: Vec<String>,
+
+    /// A registered revision to run: `family:revision`, a family (its newest ACTIVE revision),
+    /// or an ARN.
+    #[arg(long, value_name = "REVISION")]
+    pub task_definition: Option<String>,
+
+    /// The container the command runs in [default: the only container, or the only essential
+    /// one].
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// Seconds the task may run; then it is stopped and bgtool exits 1.
+    #[arg(long, value_name = "SECONDS", default_value = "3600")]
+    pub timeout: String,
+
+    /// Seconds between looks at the task and its log stream.
+    #[arg(long, value_name = "SECONDS", default_value = "5")]
+    pub poll_interval: String,
+
+    /// AWS Region [default: AWS_REGION, then the profile's region].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Named profile from the AWS config files [default: AWS_PROFILE, then `default`].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Seconds to wait for a connection to AWS.
+    #[arg(long, value_name = "SECONDS", default_value = "5")]
+    pub connect_timeout: String,
+
+    /// Report every attempt of every AWS call on standard error (retries included).
+    #[arg(long)]
+    pub verbose: bool,
+
+    /// The command and its arguments, after `--`: e.g. `-- bin/rails db:migrate`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -17,6 +17,7 @@ pub mod deploy;
 mod emit_hcl;
 pub mod hook;
 pub mod prune;
+pub mod run;
 mod taskdef;
 
 pub use emit_hcl::{BuildBinary, DEPLOYMENT_CONFIGS, EmitHclSettings, MAX_DEPLOYMENT_WAIT_MINUTES};

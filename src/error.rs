@@ -71,6 +71,34 @@ impl fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
+/// `bgtool run`'s command exited non-zero: bgtool exits with the same status, as a shell would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandFailed {
+    pub message: String,
+    /// The container's exit code, as an exit status (1 to 255).
+    pub status: u8,
+}
+
+impl CommandFailed {
+    /// An exit status for a container's exit code: the low byte as a shell gives it, never 0 for
+    /// a code that is not 0.
+    #[must_use]
+    pub fn status_of(code: i64) -> u8 {
+        match u8::try_from(code.rem_euclid(256)) {
+            Ok(0) | Err(_) => 1,
+            Ok(status) => status,
+        }
+    }
+}
+
+impl fmt::Display for CommandFailed {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CommandFailed {}
+
 /// AWS refused a call for want of permission: a [`Hinted`] that callers can tell apart, since
 /// some denials only mean "not ours" (another team's CodeDeploy group in a shared account).
 #[derive(Debug, Clone, PartialEq, Eq)]

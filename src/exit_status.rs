@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::error::{Interrupted, UsageError};
+use crate::error::{CommandFailed, Interrupted, UsageError};
 
 /// How bgtool ended. The numbers are part of the interface: scripts test them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,15 +13,23 @@ pub enum ExitStatus {
     Failure,
     /// The command line itself was wrong (clap's own errors exit with this code too).
     Usage,
-    /// SIGINT or SIGTERM stopped a deployment, which was rolled back (or left to ECS).
+    /// SIGINT or SIGTERM stopped a deployment, which was rolled back (or left to ECS), or a
+    /// `bgtool run` task, which was stopped.
     Interrupted,
+    /// `bgtool run`: the container's command exited with this status (never 0).
+    Command(u8),
 }
 
 impl ExitStatus {
     /// The status for an error that ended a command.
     #[must_use]
     pub fn of(error: &anyhow::Error) -> Self {
-        if error.chain().any(<dyn std::error::Error>::is::<UsageError>) {
+        if let Some(failed) = error
+            .chain()
+            .find_map(|cause| cause.downcast_ref::<CommandFailed>())
+        {
+            Self::Command(failed.status)
+        } else if error.chain().any(<dyn std::error::Error>::is::<UsageError>) {
             Self::Usage
         } else if error
             .chain()
@@ -41,6 +49,7 @@ impl ExitStatus {
             Self::Failure => 1,
             Self::Usage => 2,
             Self::Interrupted => 130,
+            Self::Command(status) => status,
         }
     }
 }
@@ -68,6 +77,18 @@ mod tests {
         assert_eq!(ExitStatus::of(&error), ExitStatus::Failure);
         assert_eq!(ExitStatus::Failure.code(), 1);
         assert_eq!(ExitStatus::Success.code(), 0);
+    }
+
+    #[test]
+    fn a_failed_command_passes_its_status_through() {
+        let error = anyhow::Error::new(CommandFailed {
+            message: "container `app` exited 3".to_owned(),
+            status: CommandFailed::status_of(3),
+        });
+        assert_eq!(ExitStatus::of(&error).code(), 3);
+        assert_eq!(CommandFailed::status_of(256), 1);
+        assert_eq!(CommandFailed::status_of(-1), 255);
+        assert_eq!(CommandFailed::status_of(137), 137);
     }
 
     #[test]

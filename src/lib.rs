@@ -12,6 +12,7 @@ pub mod error;
 pub mod exit_status;
 pub mod files;
 pub mod hook;
+pub mod one_off;
 pub mod revisions;
 pub mod stack;
 
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 termination,
             )
         }
+        Command::Run(args) => commands::run::run(&config::run::RunSettings::resolve(args)?),
         Command::Prune(args) => commands::prune::run(&config::prune::PruneSettings::resolve(args)?),
         Command::Hook(args) => commands::hook::run(&config::hook::HookSettings::resolve(args)?),
         Command::Check(args) => commands::check::run(&CheckSettings::resolve(args)),

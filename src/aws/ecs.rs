@@ -21,6 +21,7 @@ use crate::deployment::ecs::{ServiceDeploymentState, StoppedTask};
 use crate::deployment::service::ServiceDescription;
 use crate::deployment::target_health::TargetHealth;
 use crate::error::Hinted;
+use crate::one_off::{RunRequest, TaskState};
 
 /// ECS through aws-sdk-ecs.
 #[derive(Debug, Clone)]
@@ -442,5 +443,17 @@ impl Ecs for SdkEcs {
 
     async fn delete_task_definitions(&self, arns: &[String]) -> Result<Deletion> {
         self.delete(arns).await
+    }
+
+    async fn run_task(&self, request: &RunRequest) -> Result<String> {
+        self.start_task(request).await
+    }
+
+    async fn describe_task(&self, cluster: &str, task_arn: &str) -> Result<TaskState> {
+        self.read_task(cluster, task_arn).await
+    }
+
+    async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<()> {
+        self.end_task(cluster, task_arn, reason).await
     }
 }

@@ -11,5 +11,6 @@ pub mod image_detail;
 pub mod prune;
 pub mod render_appspec;
 pub mod rollback;
+pub mod run;
 pub mod taskdef;
 pub mod wait;

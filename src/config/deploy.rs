@@ -10,7 +10,7 @@ use crate::cli::{AwsArgs, DeployArgs, WaitArgs, WatchArgs};
 use crate::error::UsageError;
 
 /// Each AWS call on its own, retries included; the deployment as a whole has `timeout`.
-const CALL_TIMEOUT: &str = "60";
+pub(super) const CALL_TIMEOUT: &str = "60";
 
 /// The longest `--timeout` taken: a day is more than any ECS strategy's bake times add up to.
 const LONGEST_WAIT_SECONDS: f64 = 24.0 * 3600.0;
@@ -201,7 +201,7 @@ impl WatchSettings {
 }
 
 /// A number of seconds above 0 and at most a day.
-fn parse_bounded_seconds(flag: &str, text: &str) -> Result<Duration, UsageError> {
+pub(super) fn parse_bounded_seconds(flag: &str, text: &str) -> Result<Duration, UsageError> {
     let seconds: f64 = text
         .trim()
         .parse()

@@ -38,6 +38,7 @@ pub struct Placement {
     pub network_configuration: Option<NetworkConfiguration>,
     pub platform_version: Option<String>,
     pub capacity_provider_strategy: Vec<CapacityProviderStrategyItem>,
+    pub launch_type: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -168,6 +169,10 @@ impl ServiceDescription {
                 &own.capacity_provider_strategy,
                 primary.map(|placement| &placement.capacity_provider_strategy),
             ),
+            launch_type: own
+                .launch_type
+                .clone()
+                .or_else(|| primary.and_then(|placement| placement.launch_type.clone())),
         }
     }
 }

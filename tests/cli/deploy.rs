@@ -2566,12 +2566,14 @@ fn the_example_policy_allows_every_action_bgtool_calls() {
     for file in [
         "src/aws/ecs.rs",
         "src/aws/ecs_revisions.rs",
+        "src/aws/ecs_tasks.rs",
+        "src/aws/logs.rs",
         "src/aws/codedeploy.rs",
         "src/aws/load_balancing.rs",
     ] {
         let text = std::fs::read_to_string(crate::harness::repository().join(file)).unwrap();
         for piece in text.split('"').skip(1).step_by(2) {
-            if ["ecs:", "codedeploy:", "elasticloadbalancing:"]
+            if ["ecs:", "codedeploy:", "elasticloadbalancing:", "logs:"]
                 .iter()
                 .any(|service| piece.starts_with(service))
                 && piece

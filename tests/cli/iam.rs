@@ -258,11 +258,13 @@ pub fn allows(policy: &Value, needed: &Authorization) -> bool {
 }
 
 /// examples/deploy-policy.json with its placeholders filled in for the scripted account:
-/// cluster `main`, service `web`, family `web`, CodeDeploy application and group `web`.
+/// cluster `main`, service `web`, family `web`, log group `/ecs/web`, CodeDeploy application and
+/// group `web`.
 pub fn example_policy() -> Value {
     let text =
         std::fs::read_to_string(crate::harness::repository().join("examples/deploy-policy.json"))
             .unwrap()
+            .replace("LOG_GROUP", "/ecs/web")
             .replace("REGION", REGION)
             .replace("ACCOUNT_ID", ACCOUNT)
             .replace("CLUSTER", "main")

@@ -16,4 +16,5 @@ mod ownership;
 mod prune;
 mod reference_files;
 mod render_appspec;
+mod run;
 mod taskdef;
