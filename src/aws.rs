@@ -315,6 +315,31 @@ pub fn with_ecs_and_logs<T>(
     })
 }
 
+/// As [`with_ecs_unbounded`], with CloudWatch Logs too: `deploy --run-first` follows a task.
+///
+/// # Errors
+/// What `work` returns, or a missing Region.
+pub fn with_deploy_clients<T>(
+    settings: &crate::config::AwsSettings,
+    work: impl AsyncFnOnce(
+        &ecs::SdkEcs,
+        &codedeploy::SdkCodeDeploy,
+        &logs::SdkLogs,
+    ) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?;
+    runtime.block_on(async {
+        let (shared, region) = calls::load(settings).await?;
+        let ecs = ecs::SdkEcs::from_shared(&shared, &region, settings);
+        let codedeploy = codedeploy::SdkCodeDeploy::from_shared(&shared, &region, settings);
+        let logs = logs::SdkLogs::from_shared(&shared, &region, settings);
+        work(&ecs, &codedeploy, &logs).await
+    })
+}
+
 /// Runs `work` against the real ECS and CodeDeploy on a single-threaded runtime with no bound on the whole: for
 /// deployments, which keep their own deadline (and roll back when it passes). Each call still has
 /// the `--timeout` of `settings`.

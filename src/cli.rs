@@ -744,8 +744,22 @@ pub struct DeployArgs {
     #[arg(long, value_name = "NAME", help_heading = "CodeDeploy services")]
     pub deployment_config: Option<String>,
 
+    /// Before deploying, run the command after `--` in this container of the revision being
+    /// deployed, in a one-off task beside the service (as `bgtool run` does: its network, its
+    /// log lines on standard output), and deploy only if it exits 0: a database migration.
+    #[arg(long, value_name = "CONTAINER")]
+    pub run_first: Option<String>,
+
+    /// Seconds the --run-first task may run; then it is stopped and nothing is deployed.
+    #[arg(long, value_name = "SECONDS", default_value = "3600")]
+    pub run_first_timeout: String,
+
     #[command(flatten)]
     pub watch: WatchArgs,
+
+    /// The --run-first command and its arguments, after `--`, run as given (no shell).
+    #[arg(last = true, value_name = "COMMAND", requires = "run_first")]
+    pub run_command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

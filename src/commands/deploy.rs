@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 
 use crate::artifacts::report::compare;
 use crate::artifacts::taskdef::{apply_images, registerable};
-use crate::aws::{self, CodeDeploy, Ecs};
+use crate::aws::{self, CodeDeploy, Ecs, Logs};
+use crate::commands::run::{OneOff, run_to_the_end};
 use crate::config::deploy::DeploySettings;
 use crate::deployment::ecs::{Watch, primary_task_definition, running_deployment, wait_bound};
 use crate::deployment::follow::{
@@ -40,14 +41,15 @@ pub fn run(settings: &DeploySettings) -> Result<()> {
         ));
     }
     refuse_placeholders(&document).with_context(|| origin.clone())?;
-    aws::with_ecs_unbounded(&settings.watch.aws, async |ecs, codedeploy| {
-        deploy(ecs, codedeploy, settings, document).await
+    aws::with_deploy_clients(&settings.watch.aws, async |ecs, codedeploy, logs| {
+        deploy(ecs, codedeploy, logs, settings, document).await
     })
 }
 
 async fn deploy(
     ecs: &impl Ecs,
     codedeploy: &impl CodeDeploy,
+    logs: &impl Logs,
     settings: &DeploySettings,
     document: Map<String, Value>,
 ) -> Result<()> {
@@ -55,26 +57,18 @@ async fn deploy(
     let mut signals = Signals::install()?;
     let service = ecs.describe_service(target.0, target.1).await?;
     if controller(&service, target.1)? == Controller::CodeDeploy {
-        return code_deploy::deploy(ecs, codedeploy, settings, document, &service, &mut signals)
-            .await;
-    }
-    // Flags for CodeDeploy's AppSpec would be silently dropped here: refused before anything is
-    // registered instead.
-    let code_deploy_flags = [
-        ("--appspec", settings.appspec.is_some()),
-        ("--hook", !settings.hooks.is_empty()),
-        ("--deployment-config", settings.deployment_config.is_some()),
-    ];
-    if let Some((flag, _)) = code_deploy_flags.iter().find(|(_, given)| *given) {
-        return Err(Hinted::new(
-            format!(
-                "`{flag}` applies to CODE_DEPLOY services; service `{}` has the ECS deployment controller",
-                target.1
-            ),
-            "an ECS service's hooks are its lifecycle hooks (the stack's `lifecycle_hooks`), its strategy is in the service's deployment configuration",
+        return code_deploy::deploy(
+            ecs,
+            codedeploy,
+            logs,
+            settings,
+            document,
+            &service,
+            &mut signals,
         )
-        .into());
+        .await;
     }
+    refuse_code_deploy_flags(settings)?;
     if settings.watch.gate.is_some() && !has_pause_hook(&service) {
         return Err(Hinted::new(
             format!(
@@ -89,6 +83,7 @@ async fn deploy(
     let previous = primary_task_definition(&service).map(ToOwned::to_owned);
     if settings.dry_run {
         report(ecs, previous.as_deref(), &document).await?;
+        note_run_first(settings);
         note("dry run: nothing registered, nothing deployed");
         print!("{}", json_text(&Value::Object(document)));
         return Ok(());
@@ -96,7 +91,17 @@ async fn deploy(
     if settings.wait {
         time_left_to_deploy(&settings.watch)?;
     }
-    let arn = register(ecs, document).await?;
+    let (arn, registered) = register(ecs, document).await?;
+    run_first(
+        ecs,
+        logs,
+        settings,
+        &service,
+        &arn,
+        &registered,
+        &mut signals,
+    )
+    .await?;
     let updated = ecs.update_service(target.0, target.1, &arn).await?;
     // Data for scripts: the revision now deploying.
     println!("{arn}");
@@ -262,7 +267,29 @@ async fn wait_for_earlier(
 }
 
 /// Registers the task definition; returns its ARN.
-async fn register(ecs: &impl Ecs, document: Map<String, Value>) -> Result<String> {
+/// Flags for CodeDeploy's AppSpec would be silently dropped for an ECS-controller service:
+/// refused before anything is registered instead.
+fn refuse_code_deploy_flags(settings: &DeploySettings) -> Result<()> {
+    let code_deploy_flags = [
+        ("--appspec", settings.appspec.is_some()),
+        ("--hook", !settings.hooks.is_empty()),
+        ("--deployment-config", settings.deployment_config.is_some()),
+    ];
+    if let Some((flag, _)) = code_deploy_flags.iter().find(|(_, given)| *given) {
+        return Err(Hinted::new(
+            format!(
+                "`{flag}` applies to CODE_DEPLOY services; service `{}` has the ECS deployment controller",
+                settings.service
+            ),
+            "an ECS service's hooks are its lifecycle hooks (the stack's `lifecycle_hooks`), its strategy is in the service's deployment configuration",
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Registers the revision: its ARN, and the task definition as ECS holds it.
+async fn register(ecs: &impl Ecs, document: Map<String, Value>) -> Result<(String, Value)> {
     let registered = ecs
         .register_task_definition(&Value::Object(document))
         .await?;
@@ -272,7 +299,56 @@ async fn register(ecs: &impl Ecs, document: Map<String, Value>) -> Result<String
         .context("RegisterTaskDefinition returned no `taskDefinitionArn`")?
         .to_owned();
     note(&format!("registered `{arn}`"));
-    Ok(arn)
+    Ok((arn, registered))
+}
+
+/// `--run-first`: the command in a task of the revision just registered, beside the service.
+/// Nothing is deployed unless it exits 0.
+async fn run_first(
+    ecs: &impl Ecs,
+    logs: &impl Logs,
+    settings: &DeploySettings,
+    service: &ServiceDescription,
+    arn: &str,
+    registered: &Value,
+    signals: &mut Signals,
+) -> Result<()> {
+    let Some(first) = &settings.run_first else {
+        return Ok(());
+    };
+    let task = OneOff {
+        cluster: &settings.cluster,
+        service,
+        arn,
+        task_definition: registered,
+        container: Some(&first.container),
+        command: &first.command,
+        timeout: first.timeout,
+        timeout_flag: "--run-first-timeout",
+        poll_interval: settings.watch.poll_interval,
+    };
+    match run_to_the_end(ecs, logs, signals, &task).await {
+        Ok(()) => Ok(()),
+        // A signal keeps its own exit status (130): the task was stopped, nothing deployed.
+        Err(error) if error.downcast_ref::<Interrupted>().is_some() => Err(error),
+        // `deploy` exits 1, not with the command's status: its exit statuses are its own.
+        Err(error) => Err(Hinted::new(
+            format!("`--run-first` did not succeed, so nothing was deployed: {error:#}"),
+            format!("`{arn}` is registered, not deployed; fix the cause and deploy again"),
+        )
+        .into()),
+    }
+}
+
+/// In a dry run: what `--run-first` would do.
+fn note_run_first(settings: &DeploySettings) {
+    if let Some(first) = &settings.run_first {
+        note(&format!(
+            "dry run: `--run-first` would run `{}` in container `{}` of the new revision first",
+            crate::one_off::shown(&first.command),
+            first.container
+        ));
+    }
 }
 
 /// Prints the change report: what production (`running`) would gain and lose.

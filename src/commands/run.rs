@@ -10,6 +10,7 @@ use crate::artifacts::taskdef::{apply_images, registerable};
 use crate::aws::{self, Ecs, Logs};
 use crate::config::run::{Revision, RunSettings};
 use crate::deployment::follow::Signals;
+use crate::deployment::service::ServiceDescription;
 use crate::diagnostics::{note, warn};
 use crate::error::{CommandFailed, Hinted, Interrupted};
 use crate::files::{parse_json, read_input};
@@ -78,34 +79,74 @@ async fn one_off(
             (arn, task_definition)
         }
     };
-    let container =
-        one_off::choose_container(&arn, &task_definition, settings.container.as_deref())?;
-    let request = one_off::run_request(&service, cluster, &arn, &container, &settings.command);
+    let task = OneOff {
+        cluster,
+        service: &service,
+        arn: &arn,
+        task_definition: &task_definition,
+        container: settings.container.as_deref(),
+        command: &settings.command,
+        timeout: settings.timeout,
+        timeout_flag: "--timeout",
+        poll_interval: settings.poll_interval,
+    };
+    run_to_the_end(ecs, logs, &mut signals, &task).await
+}
+
+/// One command to run in a task of a revision, beside a service.
+pub(crate) struct OneOff<'a> {
+    pub cluster: &'a str,
+    pub service: &'a ServiceDescription,
+    pub arn: &'a str,
+    /// The revision as ECS describes it: its containers and their log configuration.
+    pub task_definition: &'a Value,
+    pub container: Option<&'a str>,
+    pub command: &'a [String],
+    pub timeout: Duration,
+    /// The flag that set `timeout`, for messages.
+    pub timeout_flag: &'a str,
+    pub poll_interval: Duration,
+}
+
+/// Starts the task, prints its lines, waits until it stops. Ok when the command exited 0.
+///
+/// # Errors
+/// An AWS error, a task that never ran the command, a non-zero exit ([`CommandFailed`]), the
+/// timeout, or a signal ([`Interrupted`]); the task is stopped for the last two.
+pub(crate) async fn run_to_the_end(
+    ecs: &impl Ecs,
+    logs: &impl Logs,
+    signals: &mut Signals,
+    task: &OneOff<'_>,
+) -> Result<()> {
+    let (cluster, arn) = (task.cluster, task.arn);
+    let container = one_off::choose_container(arn, task.task_definition, task.container)?;
+    let request = one_off::run_request(task.service, cluster, arn, &container, task.command);
     let task_arn = ecs.run_task(&request).await?;
     let task_id = task_arn.rsplit('/').next().unwrap_or(&task_arn).to_owned();
     note(&format!(
         "task `{task_id}` of `{arn}` started: container `{container}` runs `{}`",
-        one_off::shown(&settings.command)
+        one_off::shown(task.command)
     ));
-    let mut follower = match one_off::log_location(&task_definition, &container, &task_arn) {
+    let mut follower = match one_off::log_location(task.task_definition, &container, &task_arn) {
         Ok(location) => Some(Follower::new(location)),
         Err(why) => {
             warn(&format!("its log lines are not printed: {why}"));
             None
         }
     };
-    let deadline = Instant::now() + settings.timeout;
+    let deadline = Instant::now() + task.timeout;
     let stop_reason = loop {
         tokio::select! {
-            signal = signals.next() => break Some(format!("{signal} to bgtool run")),
-            () = tokio::time::sleep(settings.poll_interval) => {}
+            signal = signals.next() => break Some(format!("{signal} to bgtool")),
+            () = tokio::time::sleep(task.poll_interval) => {}
         }
         if let Some(follower) = follower.as_mut() {
             follower.print_new(logs).await;
         }
         let state = ecs.describe_task(cluster, &task_arn).await?;
         if state.last_status == "STOPPED" {
-            finish_logs(logs, follower.as_mut(), settings.poll_interval).await;
+            finish_logs(logs, follower.as_mut(), task.poll_interval).await;
             return outcome(&state, &container, &task_id);
         }
         if Instant::now() >= deadline {
@@ -115,14 +156,15 @@ async fn one_off(
     let interrupted = stop_reason.is_some();
     let reason = stop_reason.unwrap_or_else(|| {
         format!(
-            "bgtool run --timeout ({} s)",
-            settings.timeout.as_secs_f64()
+            "bgtool {} ({} s)",
+            task.timeout_flag,
+            task.timeout.as_secs_f64()
         )
     });
     ecs.stop_task(cluster, &task_arn, &reason).await?;
     note(&format!("stopping task `{task_id}` ({reason})"));
-    let stopped = wait_stopped(ecs, cluster, &task_arn, settings.poll_interval).await?;
-    finish_logs(logs, follower.as_mut(), settings.poll_interval).await;
+    let stopped = wait_stopped(ecs, cluster, &task_arn, task.poll_interval).await?;
+    finish_logs(logs, follower.as_mut(), task.poll_interval).await;
     let exit = stopped.map_or_else(
         || "it had not stopped yet".to_owned(),
         |state| match one_off::ending(&state, &container) {
@@ -138,10 +180,11 @@ async fn one_off(
     }
     Err(Hinted::new(
         format!(
-            "task `{task_id}` did not finish within `--timeout` ({} s) and was stopped: {exit}",
-            settings.timeout.as_secs_f64()
+            "task `{task_id}` did not finish within `{}` ({} s) and was stopped: {exit}",
+            task.timeout_flag,
+            task.timeout.as_secs_f64()
         ),
-        "raise `--timeout` for a longer command",
+        format!("raise `{}` for a longer command", task.timeout_flag),
     )
     .into())
 }

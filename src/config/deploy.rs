@@ -68,7 +68,17 @@ pub struct DeploySettings {
     /// CODE_DEPLOY services: lifecycle hooks of the generated AppSpec.
     pub hooks: Vec<Hook>,
     pub deployment_config: Option<String>,
+    /// `--run-first`: a command that must exit 0, in a task of the new revision, before deploying.
+    pub run_first: Option<RunFirst>,
     pub watch: WatchSettings,
+}
+
+/// A one-off command of `deploy --run-first`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFirst {
+    pub container: String,
+    pub command: Vec<String>,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +142,26 @@ impl DeploySettings {
                 .deployment_config
                 .map(|name| non_empty("--deployment-config", &name).map(|()| name))
                 .transpose()?,
+            run_first: match args.run_first {
+                Some(container) => {
+                    non_empty("--run-first", &container)?;
+                    if args.run_command.first().is_none_or(String::is_empty) {
+                        return Err(UsageError::new(
+                            "`--run-first` needs the command to run, after `--`",
+                        )
+                        .with_hint("e.g. `--run-first app -- bin/rails db:migrate`"));
+                    }
+                    Some(RunFirst {
+                        container,
+                        command: args.run_command,
+                        timeout: parse_bounded_seconds(
+                            "--run-first-timeout",
+                            &args.run_first_timeout,
+                        )?,
+                    })
+                }
+                None => None,
+            },
             watch,
         })
     }

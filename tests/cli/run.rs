@@ -129,6 +129,14 @@ impl Scripted {
                         };
                         (200, json!({"tasks": [state], "failures": []}))
                     }
+                    "updateservice" => (
+                        200,
+                        json!({"service": {
+                            "serviceName": "web", "status": "ACTIVE", "taskDefinition": REVISION,
+                            "deployments": [{"id": "ecs-svc/2", "status": "PRIMARY", "taskDefinition": REVISION,
+                                             "rolloutState": "IN_PROGRESS"}]
+                        }}),
+                    ),
                     "stoptask" => {
                         stopped = true;
                         (200, json!({"task": task("RUNNING", None, None, None)}))
@@ -368,7 +376,7 @@ fn the_timeout_stops_the_task_and_exits_1() {
     let stops = server.calls("stoptask");
     assert_eq!(stops.len(), 1);
     assert_eq!(stops[0]["task"], TASK);
-    assert_eq!(stops[0]["reason"], "bgtool run --timeout (0.5 s)");
+    assert_eq!(stops[0]["reason"], "bgtool --timeout (0.5 s)");
     assert!(
         result.stderr.contains("did not finish within `--timeout`"),
         "{}",
@@ -402,7 +410,9 @@ fn sigint_stops_the_task_and_exits_130() {
     assert_eq!(output.status.code(), Some(130), "{stderr}");
     assert_eq!(server.calls("stoptask").len(), 1);
     assert!(
-        stderr.contains("bgtool: error: task `0a1b2c3d` stopped on SIGINT to bgtool run: its container exited 137"),
+        stderr.contains(
+            "bgtool: error: task `0a1b2c3d` stopped on SIGINT to bgtool: its container exited 137"
+        ),
         "{stderr}"
     );
     // The lines it printed before the signal are still there.
@@ -446,4 +456,81 @@ fn a_command_is_required_and_both_revisions_are_refused() {
         "true",
     ]));
     assert_eq!(both.code, 2, "{}", both.stderr);
+}
+
+/// `deploy --run-first`: the migration runs in a task of the very revision being deployed.
+fn deploy_with_migration(server: &Scripted) -> Run {
+    let taskdef = fixture("deploy/taskdef.json");
+    run(bgtool_on(&server.endpoint).args([
+        "deploy",
+        "--cluster",
+        "main",
+        "--service",
+        "web",
+        "--taskdef",
+        taskdef.to_str().unwrap(),
+        "--image",
+        "app=repo/web:7",
+        "--no-wait",
+        "--poll-interval",
+        "0.05",
+        "--run-first",
+        "app",
+        "--",
+        "bin/rails",
+        "db:migrate",
+    ]))
+}
+
+#[test]
+fn deploy_runs_the_migration_with_the_new_revision_and_deploys_only_after_exit_0() {
+    let server = Scripted::start(migrating());
+    let result = deploy_with_migration(&server);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(
+        result.stdout,
+        format!("migrating 1 of 3\nmigrating 2 of 3\nmigrating 3 of 3\ndone\n{REVISION}\n")
+    );
+    let started = server.calls("runtask");
+    assert_eq!(started.len(), 1);
+    assert_eq!(started[0]["taskDefinition"], REVISION);
+    assert_eq!(
+        started[0]["overrides"]["containerOverrides"],
+        json!([{"name": "app", "command": ["bin/rails", "db:migrate"]}])
+    );
+    let updates = server.calls("updateservice");
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0]["taskDefinition"], REVISION);
+    // The task ran before the service was asked to change.
+    let order: Vec<String> = server
+        .calls
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .map(|(action, _)| action.clone())
+        .filter(|action| action == "runtask" || action == "updateservice")
+        .collect();
+    assert_eq!(order, vec!["runtask", "updateservice"]);
+}
+
+#[test]
+fn deploy_deploys_nothing_when_the_migration_fails() {
+    let mut script = migrating();
+    script.tasks[3] = task(
+        "STOPPED",
+        Some(3),
+        Some("Essential container in task exited"),
+        None,
+    );
+    let server = Scripted::start(script);
+    let result = deploy_with_migration(&server);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert!(
+        result.stderr.contains(
+            "bgtool: error: `--run-first` did not succeed, so nothing was deployed: task `0a1b2c3d`: container `app` exited 3"
+        ),
+        "{}",
+        result.stderr
+    );
+    assert!(server.calls("updateservice").is_empty());
 }

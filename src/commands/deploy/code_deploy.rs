@@ -5,11 +5,11 @@
 use anyhow::{Context, Result};
 use serde_json::{Map, Value};
 
-use super::{register, report};
+use super::{register, report, run_first};
 use crate::artifacts::appspec::TASK_DEFINITION_PLACEHOLDER;
 use crate::artifacts::checks;
 use crate::artifacts::taskdef::container_ports;
-use crate::aws::{CodeDeploy, Ecs};
+use crate::aws::{CodeDeploy, Ecs, Logs};
 use crate::cli::Format;
 use crate::commands::render_appspec::{generate, serialize};
 use crate::commands::wait::code_deploy_bound;
@@ -31,6 +31,7 @@ use crate::files::read_input;
 pub async fn deploy(
     ecs: &impl Ecs,
     codedeploy: &impl CodeDeploy,
+    logs: &impl Logs,
     settings: &DeploySettings,
     document: Map<String, Value>,
     service: &ServiceDescription,
@@ -50,6 +51,7 @@ pub async fn deploy(
     if settings.dry_run {
         let running = current_task_definition(service)?;
         report(ecs, Some(&running.arn), &document).await?;
+        super::note_run_first(settings);
         note("dry run: nothing registered, nothing deployed; the AppSpec it would send:");
         print!("{checked}");
         return Ok(());
@@ -57,7 +59,8 @@ pub async fn deploy(
     if settings.wait {
         time_left_to_deploy(&settings.watch)?;
     }
-    let arn = register(ecs, document).await?;
+    let (arn, registered) = register(ecs, document).await?;
+    run_first(ecs, logs, settings, service, &arn, &registered, signals).await?;
     let text = appspec(settings, service, &arn, &containers)?;
     let id = codedeploy
         .create_deployment(
