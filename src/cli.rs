@@ -500,6 +500,13 @@ pub struct EmitHclArgs {
     #[arg(long, value_name = "PATH", default_value = "/")]
     pub health_check_path: String,
 
+    /// A command the pipeline runs before each deployment in a one-off task of the new revision,
+    /// in the application container, beside the service (a database migration, e.g.
+    /// `bin/rails db:migrate`); the deployment goes ahead only if it exits 0. Words are split on
+    /// spaces and passed as they are: no shell. Sets the stack's `migrate_command`.
+    #[arg(long, value_name = "COMMAND")]
+    pub migrate_command: Option<String>,
+
     /// GitHub repository the pipeline builds, OWNER/NAME.
     #[arg(long, value_name = "OWNER/NAME", default_value = "my-org/my-app")]
     pub github_repo: String,

@@ -137,10 +137,6 @@ pub(crate) async fn run_to_the_end(
     };
     let deadline = Instant::now() + task.timeout;
     let stop_reason = loop {
-        tokio::select! {
-            signal = signals.next() => break Some(format!("{signal} to bgtool")),
-            () = tokio::time::sleep(task.poll_interval) => {}
-        }
         if let Some(follower) = follower.as_mut() {
             follower.print_new(logs).await;
         }
@@ -151,6 +147,10 @@ pub(crate) async fn run_to_the_end(
         }
         if Instant::now() >= deadline {
             break None;
+        }
+        tokio::select! {
+            signal = signals.next() => break Some(format!("{signal} to bgtool")),
+            () = tokio::time::sleep(task.poll_interval) => {}
         }
     };
     let interrupted = stop_reason.is_some();

@@ -80,6 +80,7 @@ impl EmitHclSettings {
             )));
         }
         check_health_check_path(&args.health_check_path)?;
+        let migrate_command = check_migrate_command(args.migrate_command.as_deref())?;
         check_github_repository(&args.github_repo)?;
         check_branch(&args.branch)?;
         let strategy = resolve_strategy(&args)?;
@@ -108,6 +109,7 @@ impl EmitHclSettings {
                     .iter()
                     .map(|check| check.split_whitespace().collect::<Vec<_>>().join(" "))
                     .collect(),
+                migrate_command,
             },
             out_dir: args.out_dir,
             build_binary,
@@ -471,6 +473,30 @@ fn check_fargate_size(cpu: u32, memory: u32) -> Result<(), UsageError> {
         .map_err(|problem| UsageError::new(format!("`--cpu {cpu} --memory {memory}`: {problem}")))
 }
 
+/// The pipeline splits the command on spaces, with no shell: quotes and backslashes would reach
+/// the program as they are, which no one means.
+fn check_migrate_command(command: Option<&str>) -> Result<String, UsageError> {
+    let Some(command) = command else {
+        return Ok(String::new());
+    };
+    let words: Vec<&str> = command.split_whitespace().collect();
+    if words.is_empty() {
+        return Err(UsageError::new(
+            "`--migrate-command` needs a command, got an empty string",
+        ));
+    }
+    if let Some(found) = command.chars().find(|character| {
+        matches!(character, '"' | '\'' | '\\' | '$' | '`')
+            || character.is_control() && !character.is_whitespace()
+    }) {
+        return Err(UsageError::new(format!(
+            "`--migrate-command {command}`: `{found}` would reach the program as it is, since no shell reads the command"
+        ))
+        .with_hint("words are split on spaces and nothing else; put anything more in a script in the image and name the script"));
+    }
+    Ok(words.join(" "))
+}
+
 fn check_health_check_path(path: &str) -> Result<(), UsageError> {
     let valid = path.starts_with('/')
         && path.len() <= 1024
@@ -546,6 +572,25 @@ fn resolve_deployment_config(config: &str) -> Result<String, UsageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_migrate_command_is_words_with_nothing_a_shell_would_have_read() {
+        assert_eq!(check_migrate_command(None).unwrap(), "");
+        assert_eq!(
+            check_migrate_command(Some(" bin/rails   db:migrate ")).unwrap(),
+            "bin/rails db:migrate"
+        );
+        for refused in [
+            "sh -c 'x'",
+            "echo \"x\"",
+            "echo $HOME",
+            "a\\b",
+            "echo `id`",
+            "  ",
+        ] {
+            assert!(check_migrate_command(Some(refused)).is_err(), "{refused}");
+        }
+    }
 
     #[test]
     fn stack_names_follow_the_load_balancer_and_bucket_rules() {

@@ -90,6 +90,8 @@ pub struct StackOptions {
     pub bgtool_sha256: String,
     /// `bgtool hook` checks run on the test listener before production traffic; empty for none.
     pub smoke_tests: Vec<String>,
+    /// The command run before each deployment (`bgtool run`); empty for none.
+    pub migrate_command: String,
 }
 
 /// The Terraform files, in the order they make the most sense to read, with their templates.
@@ -296,6 +298,7 @@ fn terraform_files(options: &StackOptions) -> Result<Vec<EmittedFile>, minijinja
         task_subnets => if options.private_subnets { "private" } else { "public" },
         assign_public_ip => if options.private_subnets { "false" } else { "true" },
         smoke_tests => &options.smoke_tests,
+        migrate_command => &options.migrate_command,
     };
     let mut files = Vec::new();
     for (name, _) in TERRAFORM_FILES {

@@ -180,7 +180,7 @@ fn the_codebuild_project_sets_every_variable_the_build_files_read() {
 #[test]
 fn each_flag_changes_what_it_says() {
     let default = emit(&[]);
-    let cases: [(&str, &[&str]); 12] = [
+    let cases: [(&str, &[&str]); 13] = [
         ("name", &["--name", "payments"]),
         ("region", &["--region", "eu-west-3"]),
         ("azs", &["--azs", "2"]),
@@ -193,6 +193,7 @@ fn each_flag_changes_what_it_says() {
         ("size", &["--cpu", "1024", "--memory", "3072"]),
         ("desired_count", &["--desired-count", "4"]),
         ("health_check", &["--health-check-path", "/healthz"]),
+        ("migrate", &["--migrate-command", "bin/rails   db:migrate"]),
         (
             "github",
             &[

@@ -534,3 +534,144 @@ fn deploy_deploys_nothing_when_the_migration_fails() {
     );
     assert!(server.calls("updateservice").is_empty());
 }
+
+/// The step of a buildspec that reads MIGRATE_COMMAND, as CodeBuild would run it.
+fn migrate_step(buildspec: &str) -> String {
+    let text = std::fs::read_to_string(crate::harness::repository().join(buildspec)).unwrap();
+    let parsed: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    parsed["phases"]["build"]["commands"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|command| command.as_str())
+        .find(|command| command.contains("MIGRATE_COMMAND"))
+        .unwrap_or_else(|| panic!("{buildspec} has no step for MIGRATE_COMMAND"))
+        .to_owned()
+}
+
+/// Runs `step` with bash in a folder holding taskdef.json, the built bgtool first on PATH, AWS
+/// pointed at `server`, and `variables` as the CodeBuild project sets them.
+fn run_step(server: &Scripted, step: &str, variables: &[(&str, &str)]) -> Run {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("deploy/taskdef.json"),
+        folder.path().join("taskdef.json"),
+    )
+    .unwrap();
+    // A file a glob in the command would expand to, if anything expanded it.
+    std::fs::write(folder.path().join("glob-bait"), "").unwrap();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_bgtool"))
+        .parent()
+        .unwrap();
+    // The same AWS environment as the other tests' bgtool: the scripted endpoint, dummy keys.
+    let command = bgtool_on(&server.endpoint);
+    let mut bash = Command::new("bash");
+    bash.arg("-c")
+        .arg(step)
+        .current_dir(folder.path())
+        .env_clear();
+    for (name, value) in command.get_envs() {
+        if let Some(value) = value {
+            bash.env(name, value);
+        }
+    }
+    bash.env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+    for (name, value) in variables {
+        bash.env(name, value);
+    }
+    run(&mut bash)
+}
+
+/// A migration already over at the first look (the steps run with the default poll interval).
+fn quick(exit_code: i64) -> Script {
+    Script {
+        tasks: vec![task(
+            "STOPPED",
+            Some(exit_code),
+            Some("Essential container in task exited"),
+            None,
+        )],
+        logs: vec![Some(page(&["migrated"], "f/1"))],
+        placement_failure: None,
+    }
+}
+
+#[test]
+fn the_codedeploy_build_runs_migrate_command_with_the_image_it_built() {
+    let server = Scripted::start(quick(0));
+    let step = migrate_step("buildspec.yml");
+    let common = [
+        ("CLUSTER_NAME", "main"),
+        ("SERVICE_NAME", "web"),
+        ("CONTAINER_NAME", "app"),
+        (
+            "REPOSITORY_URI",
+            "123456789012.dkr.ecr.us-east-1.amazonaws.com/web",
+        ),
+        ("IMAGE_TAG", "0123456789ab"),
+    ];
+    // No migrate_command: the step does nothing.
+    let skipped = run_step(&server, &step, &common);
+    assert_eq!(skipped.code, 0, "{}", skipped.stderr);
+    assert!(server.calls("runtask").is_empty());
+
+    let mut variables = common.to_vec();
+    variables.push(("MIGRATE_COMMAND", "bin/rails db:migrate *"));
+    let result = run_step(&server, &step, &variables);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(
+        server.calls("registertaskdefinition")[0]["containerDefinitions"][0]["image"],
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:0123456789ab"
+    );
+    // Split on spaces; the `*` reaches the program unexpanded.
+    assert_eq!(
+        server.calls("runtask")[0]["overrides"]["containerOverrides"],
+        json!([{"name": "app", "command": ["bin/rails", "db:migrate", "*"]}])
+    );
+}
+
+#[test]
+fn the_codedeploy_build_fails_when_the_migration_fails() {
+    let server = Scripted::start(quick(2));
+    let result = run_step(
+        &server,
+        &migrate_step("buildspec.yml"),
+        &[
+            ("CLUSTER_NAME", "main"),
+            ("SERVICE_NAME", "web"),
+            ("CONTAINER_NAME", "app"),
+            (
+                "REPOSITORY_URI",
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/web",
+            ),
+            ("IMAGE_TAG", "0123456789ab"),
+            ("MIGRATE_COMMAND", "bin/rails db:migrate"),
+        ],
+    );
+    assert_eq!(result.code, 2, "{}", result.stderr);
+}
+
+#[test]
+fn the_ecs_native_deploy_stage_runs_migrate_command_first() {
+    let server = Scripted::start(migrating());
+    let result = run_step(
+        &server,
+        &migrate_step("templates/buildspec-ecs-native-deploy.yml"),
+        &[
+            ("CLUSTER_NAME", "main"),
+            ("SERVICE_NAME", "web"),
+            ("CONTAINER_NAME", "app"),
+            (
+                "DEPLOY_OPTIONS",
+                "--no-wait --poll-interval 0.05 --image app=repo/web:7",
+            ),
+            ("MIGRATE_COMMAND", "bin/rails db:migrate"),
+        ],
+    );
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_eq!(
+        server.calls("runtask")[0]["overrides"]["containerOverrides"],
+        json!([{"name": "app", "command": ["bin/rails", "db:migrate"]}])
+    );
+    assert_eq!(server.calls("updateservice").len(), 1);
+}

@@ -228,6 +228,17 @@ def run_cases(binary, endpoint, mirror, work):
           and hosted_variables.get("BGTOOL_S3_URI") == "" and hosted_variables.get("BGTOOL_SHA256") == "a" * 64,
           output[-400:])
 
+    migrating, output = default.plan(migrate_command="bin/rails db:migrate")
+
+    def build_variables(planned):
+        return {} if planned is None else {
+            item["name"]: item.get("value")
+            for item in resource(planned, "aws_codebuild_project.build")["environment"][0]["environment_variable"]}
+    check("us-east-1: migrate_command reaches the build as MIGRATE_COMMAND, empty by default",
+          build_variables(migrating).get("MIGRATE_COMMAND") == "bin/rails db:migrate"
+          and build_variables(plan).get("MIGRATE_COMMAND") == "", output[-400:])
+    refused(default, "a migrate_command with quotes", "split on spaces with no shell", migrate_command="sh -c 'x'")
+
     # Every way the build's binary can be wrong stops the plan, never the first build.
     text_file = work / "not-a-binary"
     text_file.write_text("#!/bin/sh\necho I am not bgtool\n")
