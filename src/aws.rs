@@ -303,16 +303,7 @@ pub fn with_ecs_and_logs<T>(
     settings: &crate::config::AwsSettings,
     work: impl AsyncFnOnce(&ecs::SdkEcs, &logs::SdkLogs) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?;
-    runtime.block_on(async {
-        let (shared, region) = calls::load(settings).await?;
-        let ecs = ecs::SdkEcs::from_shared(&shared, &region, settings);
-        let logs = logs::SdkLogs::from_shared(&shared, &region, settings);
-        work(&ecs, &logs).await
-    })
+    with_deploy_clients(settings, async |ecs, _, logs| work(ecs, logs).await)
 }
 
 /// As [`with_ecs_unbounded`], with CloudWatch Logs too: `deploy --run-first` follows a task.
@@ -350,14 +341,8 @@ pub fn with_ecs_unbounded<T>(
     settings: &crate::config::AwsSettings,
     work: impl AsyncFnOnce(&ecs::SdkEcs, &codedeploy::SdkCodeDeploy) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|error| anyhow::anyhow!("cannot start the async runtime: {error}"))?;
-    runtime.block_on(async {
-        let (shared, region) = calls::load(settings).await?;
-        let ecs = ecs::SdkEcs::from_shared(&shared, &region, settings);
-        let codedeploy = codedeploy::SdkCodeDeploy::from_shared(&shared, &region, settings);
-        work(&ecs, &codedeploy).await
+    // Making the Logs client reads nothing and sends nothing: one place builds the clients.
+    with_deploy_clients(settings, async |ecs, codedeploy, _| {
+        work(ecs, codedeploy).await
     })
 }

@@ -93,9 +93,9 @@ impl Intercept for ReplaceBody {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DescribeServicesBody {
+pub(super) struct DescribeServicesBody {
     #[serde(default)]
-    services: Vec<ServiceDescription>,
+    pub(super) services: Vec<ServiceDescription>,
     #[serde(default)]
     failures: Vec<Failure>,
 }

@@ -6,20 +6,13 @@ use aws_sdk_ecs::types::{DesiredStatus, TaskDefinitionStatus};
 use serde::Deserialize;
 
 use super::calls::{BodyCapture, Call, Lookup, captured_json, send};
-use super::ecs::SdkEcs;
+use super::ecs::{DescribeServicesBody, SdkEcs};
 use super::{Deletion, FamilyTask};
 use crate::deployment::service::ServiceDescription;
 
 /// DescribeServices takes at most ten services, DescribeTasks at most a hundred tasks.
 const SERVICES_PER_DESCRIBE: usize = 10;
 const TASKS_PER_DESCRIBE: usize = 100;
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DescribeServicesBody {
-    #[serde(default)]
-    services: Vec<ServiceDescription>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::faults::read_request;
-use crate::harness::{Run, bgtool_on, fixture, run};
+use crate::harness::{Run, aws_on_moto, bgtool_on, fixture, run};
 
 const REGISTERED: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
 const PREVIOUS: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
@@ -2375,17 +2375,6 @@ fn a_code_deploy_deployment_is_created_on_moto() {
         content.contains("AfterAllowTestTraffic: smoke-test"),
         "{content}"
     );
-}
-
-/// The AWS CLI against moto, as the tests' other side.
-fn aws_on_moto(arguments: &[&str]) -> Run {
-    run(Command::new(crate::harness::aws_cli())
-        .env_clear()
-        .env("AWS_ENDPOINT_URL", crate::harness::moto_endpoint())
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .args(arguments))
 }
 
 #[test]

@@ -41,6 +41,17 @@ pub fn moto_endpoint() -> String {
     })
 }
 
+/// The pinned AWS CLI against moto, as the tests' other side.
+pub fn aws_on_moto(arguments: &[&str]) -> Run {
+    run(Command::new(aws_cli())
+        .env_clear()
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .args(arguments))
+}
+
 /// The pinned AWS CLI `scripts/test` installs. Its absence fails the test, as moto's does.
 pub fn aws_cli() -> PathBuf {
     PathBuf::from(std::env::var("BGTOOL_TEST_AWS_CLI").unwrap_or_else(|_| {

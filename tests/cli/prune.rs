@@ -5,24 +5,12 @@
 
 use std::io::Write;
 use std::net::TcpListener;
-use std::process::Command;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Value, json};
 
 use crate::faults::read_request;
-use crate::harness::{Run, assert_failed, bgtool, bgtool_on, bgtool_on_moto, moto_endpoint, run};
-
-/// The AWS CLI against moto: the other side's view of what prune did.
-fn aws_on_moto(arguments: &[&str]) -> Run {
-    run(Command::new(crate::harness::aws_cli())
-        .env_clear()
-        .env("AWS_ENDPOINT_URL", moto_endpoint())
-        .env("AWS_DEFAULT_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .args(arguments))
-}
+use crate::harness::{Run, assert_failed, aws_on_moto, bgtool, bgtool_on, bgtool_on_moto, run};
 
 /// The revision numbers of `family` with `status`, as ListTaskDefinitions gives them.
 fn revisions(family: &str, status: &str) -> Vec<u32> {
