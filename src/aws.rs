@@ -1,5 +1,6 @@
 //! The AWS side, behind one small trait that speaks in bgtool's own types. Commands depend on the
-//! trait; [`ecs::SdkEcs`] is the implementation that wraps aws-sdk-ecs.
+//! trait; [`ecs::SdkEcs`] is the implementation that wraps aws-sdk-ecs. The services bgtool only
+//! reads go through [`signed::Signed`].
 
 pub mod calls;
 pub mod codedeploy;
@@ -9,6 +10,7 @@ mod ecs_tasks;
 pub mod http;
 pub mod load_balancing;
 pub mod logs;
+pub mod signed;
 
 use std::future::Future;
 
@@ -326,7 +328,7 @@ pub fn with_deploy_clients<T>(
         let (shared, region) = calls::load(settings).await?;
         let ecs = ecs::SdkEcs::from_shared(&shared, &region, settings);
         let codedeploy = codedeploy::SdkCodeDeploy::from_shared(&shared, &region, settings);
-        let logs = logs::SdkLogs::from_shared(&shared, &region, settings);
+        let logs = logs::SdkLogs::new(&signed::Signed::from_shared(&shared, &region, settings));
         work(&ecs, &codedeploy, &logs).await
     })
 }

@@ -1,4 +1,4 @@
-//! What every SDK wrapper (ECS, CodeDeploy, Elastic Load Balancing) shares: the AWS
+//! What every AWS caller (the ECS and CodeDeploy SDK clients, the signed caller of the others)
 //! configuration loaded as the AWS CLI loads it, sending with `--verbose` attempt logs, errors
 //! worded for people, and response bodies kept exactly as AWS sent them.
 

@@ -61,7 +61,9 @@ impl SdkEcs {
                 settings,
             ),
             verbose: settings.verbose,
-            load_balancing: SdkLoadBalancing::from_shared(shared, region, settings),
+            load_balancing: SdkLoadBalancing::new(&super::signed::Signed::from_shared(
+                shared, region, settings,
+            )),
         }
     }
 }

@@ -1,40 +1,25 @@
-//! Elastic Load Balancing through aws-sdk-elasticloadbalancingv2: the health of a target group's
-//! targets, read into bgtool's own type. ELB answers in XML, so there is no raw JSON to keep; the
-//! enums' string forms keep states and reasons ELB adds later.
+//! Elastic Load Balancing through the signed caller: the health of a target group's targets, read
+//! into bgtool's own type. States and reasons stay strings, so ones ELB adds later survive.
 
 use anyhow::Result;
+use serde_json::Value;
 
-use super::calls::{Call, Explainer, Lookup, send};
-use crate::config::AwsSettings;
+use super::calls::{Call, Lookup};
+use super::signed::{LOAD_BALANCING, Parameters, Signed, members};
 use crate::deployment::target_health::{TargetHealth, group_name};
 
-/// Elastic Load Balancing (v2) through its SDK.
+/// Elastic Load Balancing (v2).
 #[derive(Debug, Clone)]
 pub struct SdkLoadBalancing {
-    client: aws_sdk_elasticloadbalancingv2::Client,
-    explainer: Explainer,
-    verbose: bool,
+    signed: Signed,
 }
 
 impl SdkLoadBalancing {
-    /// Elastic Load Balancing with an already loaded configuration.
+    /// Elastic Load Balancing through `signed`.
     #[must_use]
-    pub fn from_shared(
-        shared: &aws_config::SdkConfig,
-        region: &str,
-        settings: &AwsSettings,
-    ) -> Self {
+    pub fn new(signed: &Signed) -> Self {
         Self {
-            client: aws_sdk_elasticloadbalancingv2::Client::new(shared),
-            explainer: Explainer::new(
-                "Elastic Load Balancing",
-                "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
-                "elasticloadbalancing",
-                shared,
-                region,
-                settings,
-            ),
-            verbose: settings.verbose,
+            signed: signed.clone(),
         }
     }
 
@@ -43,45 +28,40 @@ impl SdkLoadBalancing {
     /// # Errors
     /// An Elastic Load Balancing error, worded.
     pub async fn target_health(&self, arn: &str) -> Result<Vec<TargetHealth>> {
-        let call = Call {
-            action: "elasticloadbalancing:DescribeTargetHealth",
-            subject: format!("the health of the targets in `{}`", group_name(arn)),
-            lookup: Lookup::Hint(format!(
-                "check the service's target groups in `{}`: `aws elbv2 describe-target-groups --region {}`",
-                self.explainer.region, self.explainer.region
-            )),
-        };
-        let answer = send!(
-            self,
-            call,
-            self.client
-                .describe_target_health()
-                .target_group_arn(arn)
-                .customize()
-        )?;
-        Ok(answer
-            .target_health_descriptions()
+        let answer = self
+            .signed
+            .send(
+                &LOAD_BALANCING,
+                None,
+                "DescribeTargetHealth",
+                "elasticloadbalancing:DescribeTargetHealth",
+                Parameters::Query(vec![("TargetGroupArn".to_owned(), arn.to_owned())]),
+            )
+            .await
+            .map_err(|error| {
+                let region = self.signed.region();
+                let call = Call {
+                    action: "elasticloadbalancing:DescribeTargetHealth",
+                    subject: format!("the health of the targets in `{}`", group_name(arn)),
+                    lookup: Lookup::Hint(format!(
+                        "check the service's target groups in `{region}`: `aws elbv2 describe-target-groups --region {region}`"
+                    )),
+                };
+                self.signed.explain(&LOAD_BALANCING, None, &error, &call)
+            })?;
+        let descriptions = answer.pointer(
+            "/DescribeTargetHealthResponse/DescribeTargetHealthResult/TargetHealthDescriptions",
+        );
+        Ok(members(descriptions)
             .iter()
             .map(|description| {
-                let target = description.target();
-                let health = description.target_health();
+                let text = |pointer: &str| description.pointer(pointer).and_then(Value::as_str);
                 TargetHealth {
-                    id: target
-                        .and_then(|target| target.id())
-                        .unwrap_or("an unnamed target")
-                        .to_owned(),
-                    port: target
-                        .and_then(aws_sdk_elasticloadbalancingv2::types::TargetDescription::port),
-                    state: health
-                        .and_then(|health| health.state())
-                        .map_or("unknown", |state| state.as_str())
-                        .to_owned(),
-                    reason: health
-                        .and_then(|health| health.reason())
-                        .map(|reason| reason.as_str().to_owned()),
-                    description: health
-                        .and_then(|health| health.description())
-                        .map(ToOwned::to_owned),
+                    id: text("/Target/Id").unwrap_or("an unnamed target").to_owned(),
+                    port: text("/Target/Port").and_then(|port| port.parse().ok()),
+                    state: text("/TargetHealth/State").unwrap_or("unknown").to_owned(),
+                    reason: text("/TargetHealth/Reason").map(ToOwned::to_owned),
+                    description: text("/TargetHealth/Description").map(ToOwned::to_owned),
                 }
             })
             .collect())
