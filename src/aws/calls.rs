@@ -1,4 +1,4 @@
-//! What every AWS caller (the ECS and CodeDeploy SDK clients, the signed caller of the others)
+//! What every AWS caller (the ECS and CodeDeploy clients, the signed caller) shares: the AWS
 //! configuration loaded as the AWS CLI loads it, sending with `--verbose` attempt logs, errors
 //! worded for people, and response bodies kept exactly as AWS sent them.
 
