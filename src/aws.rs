@@ -8,6 +8,7 @@ pub mod ecs;
 mod ecs_revisions;
 mod ecs_tasks;
 pub mod http;
+pub mod inspect;
 pub mod load_balancing;
 pub mod logs;
 pub mod signed;
@@ -21,6 +22,10 @@ use crate::deployment::ecs::{ServiceDeploymentState, StoppedTask};
 use crate::deployment::service::ServiceDescription;
 use crate::deployment::target_health::TargetHealth;
 use crate::one_off::{RunRequest, TaskState};
+use crate::verify::{
+    Decision, EcrImage, ImageFacts, LogGroup, Lookup, ParameterReference, PermissionQuestion,
+    RoleFacts, SecretFacts, SecretReference,
+};
 
 /// The calls bgtool makes about an ECS service: to ECS, and to Elastic Load Balancing for the
 /// health of the service's targets.
@@ -144,6 +149,44 @@ pub trait Ecs {
         task_arn: &str,
         reason: &str,
     ) -> impl Future<Output = anyhow::Result<()>>;
+}
+
+/// The read-only calls `bgtool verify` makes, each answer a [`Lookup`]: a denied or failed call is
+/// a finding of its own, never an error that stops the run.
+pub trait Inspect {
+    /// The configured Region: where a bare parameter name or a log group without
+    /// `awslogs-region` is.
+    fn region(&self) -> &str;
+
+    /// ECR DescribeImages, and BatchGetImage for a multi-platform image's architectures.
+    fn image(&self, image: &EcrImage) -> impl Future<Output = Lookup<ImageFacts>>;
+
+    /// Secrets Manager DescribeSecret; GetSecretValue too when `read_value` and a JSON key is named.
+    fn secret(
+        &self,
+        secret: &SecretReference,
+        read_value: bool,
+    ) -> impl Future<Output = Lookup<SecretFacts>>;
+
+    /// Systems Manager DescribeParameters of one name (the value is never read).
+    fn parameter(&self, parameter: &ParameterReference) -> impl Future<Output = Lookup<()>>;
+
+    /// IAM GetRole: its ARN and trust policy.
+    fn role(&self, role: &str) -> impl Future<Output = Lookup<RoleFacts>>;
+
+    /// IAM SimulatePrincipalPolicy of the role's own policies, for each action on each resource.
+    fn simulate(
+        &self,
+        role_arn: &str,
+        question: &PermissionQuestion,
+    ) -> impl Future<Output = Lookup<Vec<Decision>>>;
+
+    /// CloudWatch Logs DescribeLogGroups: whether the group exists.
+    fn log_group(&self, group: &LogGroup) -> impl Future<Output = Lookup<()>>;
+
+    /// Elastic Load Balancing DescribeTargetGroups: the group's health check port
+    /// (`traffic-port` or a number).
+    fn health_check_port(&self, target_group_arn: &str) -> impl Future<Output = Lookup<String>>;
 }
 
 /// The CloudWatch Logs call `bgtool run` makes to follow a task's container.
@@ -305,10 +348,11 @@ pub fn with_ecs_and_logs<T>(
     settings: &crate::config::AwsSettings,
     work: impl AsyncFnOnce(&ecs::SdkEcs, &logs::SdkLogs) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    with_deploy_clients(settings, async |ecs, _, logs| work(ecs, logs).await)
+    with_deploy_clients(settings, async |ecs, _, logs, _| work(ecs, logs).await)
 }
 
-/// As [`with_ecs_unbounded`], with CloudWatch Logs too: `deploy --run-first` follows a task.
+/// As [`with_ecs_unbounded`], with CloudWatch Logs (`deploy --run-first` follows a task) and the
+/// checks of `verify` too.
 ///
 /// # Errors
 /// What `work` returns, or a missing Region.
@@ -318,6 +362,7 @@ pub fn with_deploy_clients<T>(
         &ecs::SdkEcs,
         &codedeploy::SdkCodeDeploy,
         &logs::SdkLogs,
+        &inspect::SignedInspect,
     ) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -328,8 +373,10 @@ pub fn with_deploy_clients<T>(
         let (shared, region) = calls::load(settings).await?;
         let ecs = ecs::SdkEcs::from_shared(&shared, &region, settings);
         let codedeploy = codedeploy::SdkCodeDeploy::from_shared(&shared, &region, settings);
-        let logs = logs::SdkLogs::new(&signed::Signed::from_shared(&shared, &region, settings));
-        work(&ecs, &codedeploy, &logs).await
+        let signed = signed::Signed::from_shared(&shared, &region, settings);
+        let logs = logs::SdkLogs::new(&signed);
+        let inspect = inspect::SignedInspect::new(&signed);
+        work(&ecs, &codedeploy, &logs, &inspect).await
     })
 }
 
@@ -344,7 +391,7 @@ pub fn with_ecs_unbounded<T>(
     work: impl AsyncFnOnce(&ecs::SdkEcs, &codedeploy::SdkCodeDeploy) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     // Making the Logs client reads nothing and sends nothing: one place builds the clients.
-    with_deploy_clients(settings, async |ecs, codedeploy, _| {
+    with_deploy_clients(settings, async |ecs, codedeploy, _, _| {
         work(ecs, codedeploy).await
     })
 }

@@ -153,6 +153,22 @@ pub enum Command {
     #[command(after_help = EXIT_STATUS_HELP)]
     Prune(PruneArgs),
 
+    /// Check a task definition against AWS before it is deployed, reading nothing secret.
+    ///
+    /// Each ECR image exists (DescribeImages) and, for a multi-platform image, has the task's
+    /// architecture; each secret exists (DescribeSecret), with the version stage or ID it names,
+    /// and its JSON key with --read-secrets (which reads the value); each SSM parameter exists
+    /// (DescribeParameters); the execution and task roles exist and trust
+    /// ecs-tasks.amazonaws.com, and IAM's policy simulator says the execution role may pull each
+    /// image, read each secret and parameter, decrypt with each customer managed key and write
+    /// each log group; each awslogs group exists or is created by the driver. With --service,
+    /// the load balancers' container and port exist and each target group's health check port
+    /// is one the container maps. Prints one line per finding (error, warning, note) and a
+    /// summary; exit 1 on any error. A check the identity may not make is a warning naming the
+    /// IAM action. Images outside ECR are noted, not checked.
+    #[command(after_help = EXIT_STATUS_HELP)]
+    Verify(VerifyArgs),
+
     /// Smoke-test a release over HTTP: from a shell against any URL, or as the Lambda function of
     /// a CodeDeploy or ECS lifecycle hook.
     ///
@@ -677,6 +693,10 @@ pub struct AwsArgs {
 }
 
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each is one independent switch of the command line"
+)]
 pub struct DeployArgs {
     /// The cluster of the service.
     #[arg(long, value_name = "NAME")]
@@ -709,6 +729,12 @@ pub struct DeployArgs {
     /// task definition (ECS) or AppSpec (CodeDeploy) that would be sent.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Skip the checks of `bgtool verify`, which otherwise run first: a task definition with an
+    /// error (an image that is not in ECR, a missing secret or log group, an execution role ECS
+    /// cannot assume or that may not read a secret) is never registered or deployed.
+    #[arg(long)]
+    pub no_verify: bool,
 
     /// Seconds the whole command may take: waiting for an earlier deployment
     /// (`--wait-for-running`), this deployment and its rollback all end within them. The last
@@ -868,6 +894,44 @@ pub struct RunArgs {
     /// The command and its arguments, after `--`: e.g. `-- bin/rails db:migrate`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A task definition file: a taskdef.json as `bgtool taskdef` writes it, or a saved
+    /// DescribeTaskDefinition output; `-` reads standard input.
+    #[arg(long, value_name = "FILE", conflicts_with = "task_definition")]
+    pub taskdef: Option<PathBuf>,
+
+    /// With --taskdef, set a container's image: CONTAINER=URI, or a bare URI when there is one
+    /// container. Repeatable.
+    #[arg(long, value_name = "[CONTAINER=]URI", requires = "taskdef")]
+    pub image: Vec<String>,
+
+    /// A registered revision: `family:revision`, a family (its newest ACTIVE revision), or an ARN.
+    #[arg(long, value_name = "REVISION")]
+    pub task_definition: Option<String>,
+
+    /// The service's cluster, with --service.
+    #[arg(long, value_name = "NAME", requires = "service")]
+    pub cluster: Option<String>,
+
+    /// Check against this service's load balancers too; without --taskdef or
+    /// --task-definition, check the revision the service runs.
+    #[arg(long, value_name = "NAME", requires = "cluster")]
+    pub service: Option<String>,
+
+    /// Read each Secrets Manager secret whose JSON key is named, to check that the key exists
+    /// (GetSecretValue). Values are never printed.
+    #[arg(long)]
+    pub read_secrets: bool,
+
+    /// `text` (one line per finding, then a summary) or `json`.
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub output: String,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Args)]

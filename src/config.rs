@@ -19,6 +19,7 @@ pub mod hook;
 pub mod prune;
 pub mod run;
 mod taskdef;
+pub mod verify;
 
 pub use emit_hcl::{BuildBinary, DEPLOYMENT_CONFIGS, EmitHclSettings, MAX_DEPLOYMENT_WAIT_MINUTES};
 pub use taskdef::{LiveService, ReportSettings};

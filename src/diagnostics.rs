@@ -31,6 +31,15 @@ pub fn warn_with_hint(message: &str, hint: &str) {
     let _ = writeln!(stderr, "  hint: {}", one_line(hint));
 }
 
+/// Prints `bgtool: verify: …`: one of verify's findings, within another command.
+pub fn finding(line: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "bgtool: verify: {}",
+        one_line(line)
+    );
+}
+
 /// Prints `bgtool: note: …`: what bgtool chose on the user's behalf.
 pub fn note(message: &str) {
     let _ = writeln!(

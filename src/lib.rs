@@ -15,6 +15,7 @@ pub mod hook;
 pub mod one_off;
 pub mod revisions;
 pub mod stack;
+pub mod verify;
 
 use cli::{Cli, Command};
 use config::{
@@ -52,6 +53,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                 &config::deploy::WaitSettings::resolve(args.wait)?,
                 termination,
             )
+        }
+        Command::Verify(args) => {
+            commands::verify::run(&config::verify::VerifySettings::resolve(args)?)
         }
         Command::Run(args) => commands::run::run(&config::run::RunSettings::resolve(args)?),
         Command::Prune(args) => commands::prune::run(&config::prune::PruneSettings::resolve(args)?),

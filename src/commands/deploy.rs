@@ -9,8 +9,9 @@ use serde_json::{Map, Value};
 
 use crate::artifacts::report::compare;
 use crate::artifacts::taskdef::{apply_images, registerable};
-use crate::aws::{self, CodeDeploy, Ecs, Logs};
+use crate::aws::{self, CodeDeploy, Ecs, Inspect, Logs};
 use crate::commands::run::{OneOff, run_to_the_end};
+use crate::commands::verify;
 use crate::config::deploy::DeploySettings;
 use crate::deployment::ecs::{Watch, primary_task_definition, running_deployment, wait_bound};
 use crate::deployment::follow::{
@@ -21,6 +22,7 @@ use crate::deployment::service::ServiceDescription;
 use crate::diagnostics::{self, note, warn};
 use crate::error::{Hinted, Interrupted};
 use crate::files::{json_text, parse_json, read_input};
+use crate::verify::Severity;
 
 /// Registers the task definition, updates the service to it and follows the deployment.
 ///
@@ -41,21 +43,71 @@ pub fn run(settings: &DeploySettings) -> Result<()> {
         ));
     }
     refuse_placeholders(&document).with_context(|| origin.clone())?;
-    aws::with_deploy_clients(&settings.watch.aws, async |ecs, codedeploy, logs| {
-        deploy(ecs, codedeploy, logs, settings, document).await
-    })
+    aws::with_deploy_clients(
+        &settings.watch.aws,
+        async |ecs, codedeploy, logs, inspect| {
+            deploy(ecs, codedeploy, logs, inspect, settings, document).await
+        },
+    )
 }
 
 async fn deploy(
     ecs: &impl Ecs,
     codedeploy: &impl CodeDeploy,
     logs: &impl Logs,
+    inspect: &impl Inspect,
     settings: &DeploySettings,
     document: Map<String, Value>,
 ) -> Result<()> {
     let target = (settings.cluster.as_str(), settings.service.as_str());
-    let mut signals = Signals::install()?;
+    let signals = Signals::install()?;
     let service = ecs.describe_service(target.0, target.1).await?;
+    if settings.verify {
+        verify_first(inspect, &Value::Object(document.clone()), &service).await?;
+    }
+    deploy_verified(ecs, codedeploy, logs, settings, document, service, signals).await
+}
+
+/// `verify`'s checks on the task definition about to be registered: errors and warnings on
+/// standard error, and no registration when any is an error.
+async fn verify_first(
+    inspect: &impl Inspect,
+    document: &Value,
+    service: &ServiceDescription,
+) -> Result<()> {
+    let findings = verify::findings(inspect, document, Some(service), false).await;
+    for finding in &findings {
+        if finding.severity != Severity::Note {
+            diagnostics::finding(&finding.line());
+        }
+    }
+    let errors = findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Error)
+        .count();
+    if errors > 0 {
+        return Err(Hinted::new(
+            format!(
+                "the task definition failed {errors} of verify's checks (above); nothing was registered"
+            ),
+            "fix them, or pass `--no-verify` to deploy anyway",
+        )
+        .into());
+    }
+    note(&format!("verify: {}", verify::summary(&findings)));
+    Ok(())
+}
+
+async fn deploy_verified(
+    ecs: &impl Ecs,
+    codedeploy: &impl CodeDeploy,
+    logs: &impl Logs,
+    settings: &DeploySettings,
+    document: Map<String, Value>,
+    service: ServiceDescription,
+    mut signals: Signals,
+) -> Result<()> {
+    let target = (settings.cluster.as_str(), settings.service.as_str());
     if controller(&service, target.1)? == Controller::CodeDeploy {
         return code_deploy::deploy(
             ecs,

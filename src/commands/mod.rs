@@ -13,4 +13,5 @@ pub mod render_appspec;
 pub mod rollback;
 pub mod run;
 pub mod taskdef;
+pub mod verify;
 pub mod wait;

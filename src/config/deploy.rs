@@ -55,6 +55,10 @@ pub struct Deadline {
 pub const LONGEST_ROLLBACK: Duration = Duration::from_mins(30);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each is one independent switch of the command line"
+)]
 pub struct DeploySettings {
     pub cluster: String,
     pub service: String,
@@ -63,6 +67,8 @@ pub struct DeploySettings {
     pub wait: bool,
     pub wait_for_running: bool,
     pub dry_run: bool,
+    /// Run `verify`'s checks before registering anything.
+    pub verify: bool,
     /// CODE_DEPLOY services: the AppSpec to send [default: generated from the service].
     pub appspec: Option<Input>,
     /// CODE_DEPLOY services: lifecycle hooks of the generated AppSpec.
@@ -132,6 +138,7 @@ impl DeploySettings {
             wait: !args.no_wait,
             wait_for_running: args.wait_for_running,
             dry_run: args.dry_run,
+            verify: !args.no_verify,
             appspec: args.appspec.map(Input::from_path),
             hooks: args
                 .hook

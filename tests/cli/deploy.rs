@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::faults::read_request;
-use crate::harness::{Run, aws_on_moto, bgtool_on, fixture, run};
+use crate::harness::{Run, assert_failed, aws_on_moto, bgtool_on, fixture, run};
 
 const REGISTERED: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2";
 const PREVIOUS: &str = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1";
@@ -125,6 +125,8 @@ struct Script {
     /// CodeDeploy: group `web` waits this many minutes for a go-ahead before traffic moves, and
     /// stops the deployment without one (STOP_DEPLOYMENT); none moves traffic at once.
     ready_wait: Option<u64>,
+    /// verify: the actions IAM's policy simulator says the execution role may not do.
+    simulator_denies: Vec<&'static str>,
 }
 
 #[derive(Default)]
@@ -163,7 +165,14 @@ impl State {
             .find(|needed| !crate::iam::allows(policy, needed))
             .map(|needed| {
                 let mut refused = crate::iam::denied(needed);
-                if action == "DescribeTargetHealth" {
+                // The Query-protocol services name it so.
+                if matches!(
+                    action,
+                    "DescribeTargetHealth"
+                        | "DescribeTargetGroups"
+                        | "GetRole"
+                        | "SimulatePrincipalPolicy"
+                ) {
                     refused["__type"] = "AccessDenied".into();
                 }
                 refused
@@ -253,7 +262,79 @@ impl State {
                 (200, json!({"serviceDeploymentArn": SERVICE_DEPLOYMENT}))
             }
             "DescribeTargetHealth" => self.answer_target_health(body),
+            action if VERIFY_ACTIONS.contains(&action) => self.answer_verify(action, body),
             _ => self.answer_code_deploy(action, body),
+        }
+    }
+
+    /// verify's checks, in a world where everything the fixture names exists and is allowed,
+    /// except what `Script::simulator_denies` names.
+    fn answer_verify(&self, action: &str, body: &Value) -> (u16, Value) {
+        match action {
+            "DescribeImages" => (
+                200,
+                json!({"imageDetails": [{"imageManifestMediaType": "application/vnd.docker.distribution.manifest.v2+json"}]}),
+            ),
+            "GetRole" => {
+                let trust = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22ecs-tasks.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
+                (
+                    200,
+                    json!({"xml": format!(
+                        "<Role><RoleName>{name}</RoleName><Arn>arn:aws:iam::123456789012:role/{name}</Arn><AssumeRolePolicyDocument>{trust}</AssumeRolePolicyDocument></Role>",
+                        name = body["RoleName"].as_str().unwrap_or_default()
+                    )}),
+                )
+            }
+            "SimulatePrincipalPolicy" => {
+                let form = body.as_object().unwrap();
+                let listed = |prefix: &str| -> Vec<String> {
+                    let mut values: Vec<(usize, String)> = form
+                        .iter()
+                        .filter_map(|(key, value)| {
+                            let index = key.strip_prefix(prefix)?.parse().ok()?;
+                            Some((index, value.as_str()?.to_owned()))
+                        })
+                        .collect();
+                    values.sort();
+                    values.into_iter().map(|(_, value)| value).collect()
+                };
+                let mut members = String::new();
+                for action in listed("ActionNames.member.") {
+                    for resource in listed("ResourceArns.member.") {
+                        let decision = if self.script.simulator_denies.contains(&action.as_str()) {
+                            "implicitDeny"
+                        } else {
+                            "allowed"
+                        };
+                        write!(
+                            members,
+                            "<member><EvalActionName>{action}</EvalActionName><EvalResourceName>{resource}</EvalResourceName><EvalDecision>{decision}</EvalDecision></member>"
+                        )
+                        .unwrap();
+                    }
+                }
+                (
+                    200,
+                    json!({"xml": format!("<EvaluationResults>{members}</EvaluationResults><IsTruncated>false</IsTruncated>")}),
+                )
+            }
+            "DescribeTargetGroups" => (
+                200,
+                json!({"xml": "<TargetGroups><member><HealthCheckPort>traffic-port</HealthCheckPort></member></TargetGroups>"}),
+            ),
+            "DescribeLogGroups" => (
+                200,
+                json!({"logGroups": [{"logGroupName": body["logGroupNamePrefix"]}]}),
+            ),
+            "DescribeParameters" => (200, json!({"Parameters": [{"Name": "present"}]})),
+            "DescribeSecret" => (
+                200,
+                json!({"ARN": body["SecretId"], "VersionIdsToStages": {"v1": ["AWSCURRENT"]}}),
+            ),
+            other => (
+                400,
+                json!({"__type": "InvalidAction", "message": format!("not scripted: {other}")}),
+            ),
         }
     }
 
@@ -484,12 +565,18 @@ fn form_fields(body: &[u8]) -> Value {
     Value::Object(fields)
 }
 
-/// A Query-protocol (XML) answer: an error, or DescribeTargetHealth's targets.
+/// A Query-protocol (XML) answer: an error, a result given as XML (`{"xml": …}`), or
+/// DescribeTargetHealth's targets.
 fn query_xml(action: &str, reply: &Value) -> String {
     if let Some(code) = reply["__type"].as_str() {
         return format!(
             "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{}</Message></Error><RequestId>0</RequestId></ErrorResponse>",
             reply["message"].as_str().unwrap_or_default()
+        );
+    }
+    if let Some(result) = reply["xml"].as_str() {
+        return format!(
+            "<{action}Response xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></{action}Response>"
         );
     }
     let mut members = String::new();
@@ -555,6 +642,7 @@ impl ScriptedEcs {
                 // Headers come lowercased; the action names are matched in ECS's own casing.
                 let action = ACTIONS
                     .iter()
+                    .chain(&VERIFY_ACTIONS)
                     .find(|name| name.eq_ignore_ascii_case(&action))
                     .map_or(action, |name| (*name).to_owned());
                 let (status, reply) = {
@@ -609,8 +697,25 @@ impl ScriptedEcs {
             .clone()
     }
 
+    /// The deployment's calls, in order (without verify's).
     fn actions(&self) -> Vec<String> {
-        self.calls().into_iter().map(|(action, _)| action).collect()
+        self.calls()
+            .into_iter()
+            .map(|(action, _)| action)
+            .filter(|action| !VERIFY_ACTIONS.contains(&action.as_str()))
+            .collect()
+    }
+
+    /// verify's calls, sorted: they run concurrently, so their order is not fixed.
+    fn verify_actions(&self) -> Vec<String> {
+        let mut actions: Vec<String> = self
+            .calls()
+            .into_iter()
+            .map(|(action, _)| action)
+            .filter(|action| VERIFY_ACTIONS.contains(&action.as_str()))
+            .collect();
+        actions.sort();
+        actions
     }
 
     fn command(&self, arguments: &[&str]) -> Command {
@@ -656,6 +761,21 @@ impl ScriptedEcs {
         (result, started.elapsed())
     }
 }
+
+/// The read-only calls of `bgtool verify`, which `deploy` makes first: [`ScriptedEcs::actions`]
+/// leaves them out, so each test's list is the deployment's own; [`ScriptedEcs::verify_actions`]
+/// has them.
+const VERIFY_ACTIONS: [&str; 9] = [
+    "DescribeImages",
+    "BatchGetImage",
+    "GetRole",
+    "SimulatePrincipalPolicy",
+    "DescribeSecret",
+    "GetSecretValue",
+    "DescribeParameters",
+    "DescribeLogGroups",
+    "DescribeTargetGroups",
+];
 
 const ACTIONS: [&str; 24] = [
     "DescribeTargetHealth",
@@ -715,6 +835,34 @@ fn assert_lines(stderr: &str, expected: &[&str]) {
     for line in expected {
         assert!(stderr.contains(line), "missing {line:?} in:\n{stderr}");
     }
+}
+
+/// verify ran first, on the revision about to be registered: its image, both roles, and
+/// whether the execution role may log in to ECR and pull it.
+fn assert_verified_first(server: &ScriptedEcs) {
+    let calls = server.calls();
+    let first_registration = calls
+        .iter()
+        .position(|(action, _)| action == "RegisterTaskDefinition")
+        .unwrap();
+    assert!(
+        calls[..first_registration]
+            .iter()
+            .any(|(action, body)| action == "DescribeImages"
+                && body["imageIds"][0]["imageTag"] == "3f2a1c9d8e7b"),
+        "{:?}",
+        server.verify_actions()
+    );
+    assert_eq!(
+        server.verify_actions(),
+        [
+            "DescribeImages",
+            "GetRole",
+            "GetRole",
+            "SimulatePrincipalPolicy",
+            "SimulatePrincipalPolicy"
+        ]
+    );
 }
 
 /// No scenario may deregister a task definition, and only rollbacks stop deployments.
@@ -820,9 +968,18 @@ fn a_deployment_is_registered_started_and_followed_to_completion() {
         ]
     );
     let calls = server.calls();
-    assert_registered_as_written(&calls[1].1);
+    let registered = calls
+        .iter()
+        .find(|(action, _)| action == "RegisterTaskDefinition")
+        .unwrap();
+    assert_registered_as_written(&registered.1);
+    assert_verified_first(&server);
     assert_eq!(
-        calls[2].1,
+        calls
+            .iter()
+            .find(|(action, _)| action == "UpdateService")
+            .unwrap()
+            .1,
         json!({"cluster": "main", "service": "web", "taskDefinition": REGISTERED})
     );
     assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
@@ -2559,12 +2716,22 @@ fn the_example_policy_allows_every_action_bgtool_calls() {
         "src/aws/logs.rs",
         "src/aws/codedeploy.rs",
         "src/aws/load_balancing.rs",
+        "src/aws/inspect.rs",
     ] {
         let text = std::fs::read_to_string(crate::harness::repository().join(file)).unwrap();
         for piece in text.split('"').skip(1).step_by(2) {
-            if ["ecs:", "codedeploy:", "elasticloadbalancing:", "logs:"]
-                .iter()
-                .any(|service| piece.starts_with(service))
+            if [
+                "ecs:",
+                "codedeploy:",
+                "elasticloadbalancing:",
+                "logs:",
+                "ecr:",
+                "iam:",
+                "secretsmanager:",
+                "ssm:",
+            ]
+            .iter()
+            .any(|service| piece.starts_with(service))
                 && piece
                     .chars()
                     .skip_while(|c| *c != ':')
@@ -2591,6 +2758,12 @@ fn the_example_policy_allows_every_action_bgtool_calls() {
     assert!(called.contains(&every_cluster));
     assert!(!allowed.contains(&every_cluster));
     called.retain(|action| *action != every_cluster);
+    // verify reads a secret's value only with `--read-secrets`, which `deploy` never passes: CI
+    // needs no right to read secrets.
+    let secret_values = "secretsmanager:GetSecretValue".to_owned();
+    assert!(called.contains(&secret_values));
+    assert!(!allowed.contains(&secret_values));
+    called.retain(|action| *action != secret_values);
     for action in &called {
         assert!(
             allowed.contains(action),
@@ -2787,4 +2960,71 @@ fn a_gate_nothing_holds_for_is_refused_before_anything_is_registered() {
         ],
     );
     assert_eq!(server.actions(), ["DescribeServices"]);
+}
+
+/// verify's checks without their permissions are warnings naming each action, and the
+/// deployment goes on: a least-privilege CI role written before verify existed keeps working.
+#[test]
+fn verify_checks_without_their_permissions_are_warnings_not_failures() {
+    let mut policy = crate::iam::example_policy();
+    policy["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|statement| !statement["Sid"].as_str().unwrap().starts_with("Verify"));
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![deploying("COMPLETED", 2, json!([]))],
+        policy: Some(policy),
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: verify: warning: container `app`: image `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b` not checked: allow `ecr:DescribeImages` to the identity bgtool runs as",
+            "bgtool: verify: warning: execution role `arn:aws:iam::123456789012:role/web-execution` not checked: allow `iam:GetRole` to the identity bgtool runs as",
+            "bgtool: verify: warning: task role `arn:aws:iam::123456789012:role/web-task` not checked: allow `iam:GetRole` to the identity bgtool runs as",
+            "bgtool: note: verify: 0 errors, 3 warnings, 1 note",
+        ],
+    );
+    assert!(server.actions().contains(&"UpdateService".to_owned()));
+}
+
+/// IAM's policy simulator says the execution role may not log in to ECR: ECS could not pull the
+/// image, so nothing is registered and the service is left alone.
+#[test]
+fn an_execution_role_that_may_not_pull_stops_the_deploy_before_registering() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        simulator_denies: vec!["ecr:GetAuthorizationToken"],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_failed(&result, 1);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: verify: error: execution role `arn:aws:iam::123456789012:role/web-execution` may not `ecr:GetAuthorizationToken` on `*` to log in to ECR: no policy of the role allows it",
+            "bgtool: error: the task definition failed 1 of verify's checks (above); nothing was registered",
+            "hint: fix them, or pass `--no-verify` to deploy anyway",
+        ],
+    );
+    assert_eq!(server.actions(), ["DescribeServices"]);
+
+    // `--no-verify` skips the checks: the revision is registered and deployed.
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        after: vec![deploying("COMPLETED", 2, json!([]))],
+        simulator_denies: vec!["ecr:GetAuthorizationToken"],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--no-verify"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(server.verify_actions().is_empty());
+    assert!(
+        server
+            .actions()
+            .contains(&"RegisterTaskDefinition".to_owned())
+    );
 }

@@ -46,6 +46,7 @@ pub fn authorizations(
     deployment_group: impl Fn(&str) -> String,
 ) -> Vec<Authorization> {
     ecs_authorizations(action, body)
+        .or_else(|| verify_authorizations(action, body))
         .unwrap_or_else(|| codedeploy_authorizations(action, body, deployment_group))
 }
 
@@ -111,6 +112,44 @@ fn ecs_authorizations(action: &str, body: &Value) -> Option<Vec<Authorization>> 
         }
         "DescribeTargetHealth" => vec![authorization(
             "elasticloadbalancing:DescribeTargetHealth",
+            "*".to_owned(),
+        )],
+        _ => return None,
+    };
+    Some(needed)
+}
+
+/// The read-only calls of `bgtool verify` (which `deploy` runs first); `None` for another's.
+fn verify_authorizations(action: &str, body: &Value) -> Option<Vec<Authorization>> {
+    let needed = match action {
+        "DescribeImages" | "BatchGetImage" => vec![authorization(
+            &format!("ecr:{action}"),
+            format!(
+                "arn:aws:ecr:{REGION}:{}:repository/{}",
+                text(&body["registryId"]),
+                text(&body["repositoryName"])
+            ),
+        )],
+        "GetRole" => vec![authorization(
+            "iam:GetRole",
+            format!("arn:aws:iam::{ACCOUNT}:role/{}", text(&body["RoleName"])),
+        )],
+        "SimulatePrincipalPolicy" => vec![authorization(
+            "iam:SimulatePrincipalPolicy",
+            text(&body["PolicySourceArn"]).to_owned(),
+        )],
+        "DescribeSecret" | "GetSecretValue" => vec![authorization(
+            &format!("secretsmanager:{action}"),
+            text(&body["SecretId"]).to_owned(),
+        )],
+        "DescribeLogGroups" => vec![authorization(
+            "logs:DescribeLogGroups",
+            format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:*"),
+        )],
+        // The Service Authorization Reference lists no resource type for these.
+        "DescribeParameters" => vec![authorization("ssm:DescribeParameters", "*".to_owned())],
+        "DescribeTargetGroups" => vec![authorization(
+            "elasticloadbalancing:DescribeTargetGroups",
             "*".to_owned(),
         )],
         _ => return None,
@@ -259,12 +298,14 @@ pub fn allows(policy: &Value, needed: &Authorization) -> bool {
 
 /// examples/deploy-policy.json with its placeholders filled in for the scripted account:
 /// cluster `main`, service `web`, family `web`, log group `/ecs/web`, CodeDeploy application and
-/// group `web`.
+/// group `web`, ECR repository `web`, secrets named `web/…`.
 pub fn example_policy() -> Value {
     let text =
         std::fs::read_to_string(crate::harness::repository().join("examples/deploy-policy.json"))
             .unwrap()
             .replace("LOG_GROUP", "/ecs/web")
+            .replace("REPOSITORY", "web")
+            .replace("SECRET_PREFIX", "web/")
             .replace("REGION", REGION)
             .replace("ACCOUNT_ID", ACCOUNT)
             .replace("CLUSTER", "main")

@@ -18,3 +18,4 @@ mod reference_files;
 mod render_appspec;
 mod run;
 mod taskdef;
+mod verify;

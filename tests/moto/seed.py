@@ -137,6 +137,22 @@ def main(endpoint: str) -> None:
         ecs.create_task_set(cluster=PRUNE_CLUSTER, service=f"{family}-sets", taskDefinition=revisions[3],
                             launchType="FARGATE")
         ecs.run_task(cluster=PRUNE_CLUSTER, taskDefinition=revisions[0], launchType="FARGATE")
+    # What the stacks create beside each service and `verify` (run first by `deploy`) looks for:
+    # roles ECS tasks may assume, the awslogs groups, and the image `deploy` is given for
+    # `classic` (the buildspec tests push their own through the docker stand-in).
+    iam = boto3.client("iam", **session)
+    logs = boto3.client("logs", **session)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    for family in ["web", "worker", "owned", "native", "classic"]:
+        for role in ["execution", "task"]:
+            iam.create_role(RoleName=f"{family}-{role}", AssumeRolePolicyDocument=trust)
+        logs.create_log_group(logGroupName=f"/ecs/{family}")
+    ecr = boto3.client("ecr", **session)
+    ecr.create_repository(repositoryName="classic")
+    ecr.put_image(repositoryName="classic", imageTag="3f2a1c9d8e7b", imageManifest=json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2, "digest": "sha256:" + "c" * 64},
+        "layers": []}))
     print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1, owned:1, native:1, classic:1; services web, worker, owned, native, rolling, classic; CodeDeploy classic/classic")
 
 
