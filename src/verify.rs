@@ -236,6 +236,17 @@ pub struct Needs {
     pub ports: Vec<(String, Vec<i64>)>,
 }
 
+impl Needs {
+    /// The task's account, from the execution role's ARN (or the task role's).
+    #[must_use]
+    pub fn account(&self) -> Option<&str> {
+        [&self.execution_role, &self.task_role]
+            .into_iter()
+            .flatten()
+            .find_map(|role| role.split(':').nth(4).filter(|account| !account.is_empty()))
+    }
+}
+
 /// Reads what a task definition (taskdef.json or DescribeTaskDefinition's `taskDefinition`)
 /// needs from AWS.
 #[must_use]
@@ -325,8 +336,9 @@ pub fn judge_image(
     container: &str,
     image: &str,
     lookup: Option<(&EcrImage, Lookup<ImageFacts>)>,
-    architecture: &str,
+    needs: &Needs,
 ) -> Vec<Finding> {
+    let architecture = needs.architecture;
     let finding =
         |severity, message| vec![Finding::new(severity, "image", Some(container), message)];
     let Some((ecr, lookup)) = lookup else {
@@ -348,6 +360,21 @@ pub fn judge_image(
             }
             _ => Vec::new(),
         },
+        // Another account's repository (AWS's own images, a shared registry) may only be hidden
+        // from this identity: ECR answers the same.
+        Lookup::Missing(detail)
+            if needs
+                .account()
+                .is_some_and(|account| account != ecr.registry) =>
+        {
+            finding(
+                Severity::Warning,
+                format!(
+                    "image `{image}` not checked: ECR does not show it to this identity in account {}'s repository `{}`: {detail}",
+                    ecr.registry, ecr.repository
+                ),
+            )
+        }
         Lookup::Missing(detail) => finding(
             Severity::Error,
             format!(
@@ -1136,7 +1163,10 @@ mod tests {
                     architectures: manifest_architectures(&index),
                 }),
             )),
-            "amd64",
+            &Needs {
+                architecture: "amd64",
+                ..Needs::default()
+            },
         );
         assert_eq!(findings.len(), 1);
         assert!(
@@ -1145,6 +1175,24 @@ mod tests {
                 .contains("no `linux/amd64` variant (it has `arm64`)"),
             "{findings:?}"
         );
+    }
+
+    #[test]
+    fn a_missing_image_in_another_accounts_registry_is_a_warning() {
+        let needs = Needs {
+            architecture: "amd64",
+            execution_role: Some("arn:aws:iam::123456789012:role/web-execution".to_owned()),
+            ..Needs::default()
+        };
+        let missing = || Lookup::Missing("RepositoryNotFoundException".to_owned());
+        let theirs =
+            EcrImage::parse("840364872350.dkr.ecr.us-east-1.amazonaws.com/aws-appmesh-envoy:v1")
+                .unwrap();
+        let findings = judge_image("envoy", &theirs.uri, Some((&theirs, missing())), &needs);
+        assert_eq!(findings[0].severity, Severity::Warning, "{findings:?}");
+        let ours = EcrImage::parse("123456789012.dkr.ecr.us-east-1.amazonaws.com/web:v1").unwrap();
+        let findings = judge_image("web", &ours.uri, Some((&ours, missing())), &needs);
+        assert_eq!(findings[0].severity, Severity::Error, "{findings:?}");
     }
 
     #[test]

@@ -120,14 +120,14 @@ pub async fn findings(
     read_secrets: bool,
 ) -> Vec<Finding> {
     let region = inspect.region().to_owned();
-    let needs = needs(taskdef);
+    let needs = &needs(taskdef);
     let images = join_all(needs.images.iter().map(|(container, uri)| async move {
         let ecr = EcrImage::parse(uri);
         let lookup = match &ecr {
             Some(image) => Some((image, inspect.image(image).await)),
             None => None,
         };
-        judge_image(container, uri, lookup, needs.architecture)
+        judge_image(container, uri, lookup, needs)
     }));
     let secrets = join_all(needs.secrets.iter().map(|(container, variable, source)| {
         let region = &region;
@@ -193,10 +193,10 @@ pub async fn findings(
         findings.extend(secret_findings);
         keys.extend(key);
     }
-    findings.extend(execution_role_findings(inspect, &needs, execution_role, &region, &keys).await);
+    findings.extend(execution_role_findings(inspect, needs, execution_role, &region, &keys).await);
     findings.extend(task_role);
     findings.extend(log_groups.into_iter().flatten());
-    findings.extend(judge_load_balancers(&needs, &load_balancers));
+    findings.extend(judge_load_balancers(needs, &load_balancers));
     findings
 }
 

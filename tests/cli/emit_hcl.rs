@@ -375,8 +375,10 @@ fn the_ecs_native_stack_has_no_codedeploy_and_its_own_build_file() {
         &fs::read_to_string(repository().join("examples/deploy-policy.json")).unwrap(),
     )
     .unwrap();
+    // verify's statements come first, in a list of their own the build role shares.
+    assert!(text.contains("  ], local.verify_statements)\n"));
     let statements = text
-        .split("bgtool_deploy_statements = concat([")
+        .split("  verify_statements = [")
         .nth(1)
         .expect("the statements");
     for statement in example["Statement"].as_array().unwrap() {

@@ -65,7 +65,14 @@ fn run_build_line(line: &str, workspace: &Path) {
 #[test]
 fn the_buildspec_bgtool_lines_write_three_valid_files() {
     let lines = bgtool_lines("buildspec.yml");
-    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    // verify runs against moto on the revision about to be deployed, with the pushed image (the
+    // seed has web's image, roles, secret, parameter and log group): it must pass for the build
+    // to go on.
+    assert!(
+        lines[2].starts_with("bgtool verify --taskdef taskdef.json"),
+        "{lines:?}"
+    );
     let workspace = tempfile::tempdir().unwrap();
     fs::copy(
         repository().join("appspec_template.yaml"),

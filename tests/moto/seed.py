@@ -139,7 +139,8 @@ def main(endpoint: str) -> None:
         ecs.run_task(cluster=PRUNE_CLUSTER, taskDefinition=revisions[0], launchType="FARGATE")
     # What the stacks create beside each service and `verify` (run first by `deploy`) looks for:
     # roles ECS tasks may assume, the awslogs groups, and the image `deploy` is given for
-    # `classic` (the buildspec tests push their own through the docker stand-in).
+    # `classic` and the buildspec's line-by-line test gives `web` (the whole-build tests push
+    # their own through the docker stand-in).
     iam = boto3.client("iam", **session)
     logs = boto3.client("logs", **session)
     trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
@@ -147,12 +148,17 @@ def main(endpoint: str) -> None:
         for role in ["execution", "task"]:
             iam.create_role(RoleName=f"{family}-{role}", AssumeRolePolicyDocument=trust)
         logs.create_log_group(logGroupName=f"/ecs/{family}")
+    # web's secret and parameter (tests/fixtures/register/web.json). moto finds a secret by the
+    # last part of its ARN, so the secret is named with the fixture's six-character suffix.
+    boto3.client("secretsmanager", **session).create_secret(Name="web/database-url-AbCdEf", SecretString="postgres://db")
+    boto3.client("ssm", **session).put_parameter(Name="/web/api-key", Value="key", Type="SecureString")
     ecr = boto3.client("ecr", **session)
-    ecr.create_repository(repositoryName="classic")
-    ecr.put_image(repositoryName="classic", imageTag="3f2a1c9d8e7b", imageManifest=json.dumps({
-        "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
-        "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2, "digest": "sha256:" + "c" * 64},
-        "layers": []}))
+    for repository in ["classic", "web"]:
+        ecr.create_repository(repositoryName=repository)
+        ecr.put_image(repositoryName=repository, imageTag="3f2a1c9d8e7b", imageManifest=json.dumps({
+            "schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2, "digest": "sha256:" + "c" * 64},
+            "layers": []}))
     print(f"seeded {endpoint}: task definitions web:1, web:2, worker:1, single:1, owned:1, native:1, classic:1; services web, worker, owned, native, rolling, classic; CodeDeploy classic/classic")
 
 
