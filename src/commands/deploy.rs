@@ -81,10 +81,7 @@ async fn verify_first(
             diagnostics::finding(&finding.line());
         }
     }
-    let errors = findings
-        .iter()
-        .filter(|finding| finding.severity == Severity::Error)
-        .count();
+    let errors = verify::count(&findings, Severity::Error);
     if errors > 0 {
         return Err(Hinted::new(
             format!(

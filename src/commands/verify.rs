@@ -99,7 +99,9 @@ pub fn summary(findings: &[Finding]) -> String {
     )
 }
 
-fn count(findings: &[Finding], severity: Severity) -> usize {
+/// How many of `findings` have `severity`.
+#[must_use]
+pub fn count(findings: &[Finding], severity: Severity) -> usize {
     findings
         .iter()
         .filter(|finding| finding.severity == severity)

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::harness::{assert_failed, aws_on_moto, bgtool, bgtool_on_moto, fixture, run};
+use crate::harness::{Run, assert_failed, aws_on_moto, bgtool, bgtool_on_moto, fixture, run};
 
 /// A secret in moto holding `{"password": …}`, created once per name; its ARN.
 fn secret(name: &str) -> String {
@@ -72,23 +72,28 @@ fn mask(text: &str, secret_arn: &str) -> String {
     text.replace(suffix, "XXXXXX")
 }
 
-#[test]
-fn a_task_definition_that_exists_in_aws_passes() {
-    let arn = secret("verify/passes");
-    parameter();
-    let (_folder, path) = taskdef(&arn, |_| {});
-    let result = run(bgtool_on_moto().args([
+/// `verify --read-secrets` of `path` against service `rolling`: moto keeps a CODE_DEPLOY
+/// service's load balancers nowhere, and `rolling` (ECS) has one: target group `rolling`,
+/// container `app`, port 8080.
+fn verify_against_rolling(path: &std::path::Path) -> Run {
+    run(bgtool_on_moto().args([
         "verify",
         "--taskdef",
         path.to_str().unwrap(),
         "--cluster",
         "bgtool-test",
-        // moto keeps a CODE_DEPLOY service's load balancers nowhere; `rolling` (ECS) has one:
-        // target group `rolling`, container `app`, port 8080.
         "--service",
         "rolling",
         "--read-secrets",
-    ]));
+    ]))
+}
+
+#[test]
+fn a_task_definition_that_exists_in_aws_passes() {
+    let arn = secret("verify/passes");
+    parameter();
+    let (_folder, path) = taskdef(&arn, |_| {});
+    let result = verify_against_rolling(&path);
     assert_eq!(result.code, 0, "{}\n{}", result.stdout, result.stderr);
     let stdout = mask(&result.stdout, &arn).replace(path.to_str().unwrap(), "taskdef.json");
     insta::assert_snapshot!("verify_passes", stdout);
@@ -115,18 +120,7 @@ fn each_problem_is_one_line_naming_the_container_and_exit_1() {
         app["portMappings"][0]["containerPort"] = 9090.into();
         document["taskRoleArn"] = "arn:aws:iam::123456789012:role/verify-missing-task".into();
     });
-    let result = run(bgtool_on_moto().args([
-        "verify",
-        "--taskdef",
-        path.to_str().unwrap(),
-        "--cluster",
-        "bgtool-test",
-        // moto keeps a CODE_DEPLOY service's load balancers nowhere; `rolling` (ECS) has one:
-        // target group `rolling`, container `app`, port 8080.
-        "--service",
-        "rolling",
-        "--read-secrets",
-    ]));
+    let result = verify_against_rolling(&path);
     assert_eq!(result.code, 1, "{}\n{}", result.stdout, result.stderr);
     let stdout = mask(&result.stdout, &arn).replace(path.to_str().unwrap(), "taskdef.json");
     insta::assert_snapshot!("verify_broken", stdout);
