@@ -323,11 +323,28 @@ pub fn needs(taskdef: &Value) -> Needs {
     needs
 }
 
-/// What ECR knows of an image: for a multi-platform image (a manifest list or an OCI index),
-/// the architectures it holds; `None` for a single-platform image, whose manifest does not say.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What ECR knows of an image: the architectures it holds (a multi-platform image's from its
+/// manifest list or OCI index, a single-platform image's from its config blob), or why they could
+/// not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageFacts {
-    pub architectures: Option<Vec<String>>,
+    pub architectures: Result<Vec<String>, String>,
+}
+
+impl ImageFacts {
+    #[must_use]
+    pub fn of(architectures: Vec<String>) -> Self {
+        Self {
+            architectures: Ok(architectures),
+        }
+    }
+
+    #[must_use]
+    pub fn unchecked(why: impl Into<String>) -> Self {
+        Self {
+            architectures: Err(why.into()),
+        }
+    }
 }
 
 /// The findings of one container's image.
@@ -349,7 +366,7 @@ pub fn judge_image(
     };
     match lookup {
         Lookup::Found(facts) => match facts.architectures {
-            Some(architectures) if !architectures.iter().any(|found| found == architecture) => {
+            Ok(architectures) if !architectures.iter().any(|found| found == architecture) => {
                 finding(
                     Severity::Error,
                     format!(
@@ -358,7 +375,11 @@ pub fn judge_image(
                     ),
                 )
             }
-            _ => Vec::new(),
+            Ok(_) => Vec::new(),
+            Err(why) => finding(
+                Severity::Note,
+                format!("image `{image}`: its architecture was not checked: {why}"),
+            ),
         },
         // Another account's repository (AWS's own images, a shared registry) may only be hidden
         // from this identity: ECR answers the same.
@@ -1159,9 +1180,7 @@ mod tests {
             &image.uri,
             Some((
                 &image,
-                Lookup::Found(ImageFacts {
-                    architectures: manifest_architectures(&index),
-                }),
+                Lookup::Found(ImageFacts::of(manifest_architectures(&index).unwrap())),
             )),
             &Needs {
                 architecture: "amd64",
@@ -1175,6 +1194,38 @@ mod tests {
                 .contains("no `linux/amd64` variant (it has `arm64`)"),
             "{findings:?}"
         );
+    }
+
+    #[test]
+    fn an_architecture_that_could_not_be_read_is_a_note() {
+        let image = EcrImage::parse("1.dkr.ecr.us-east-1.amazonaws.com/web:v1").unwrap();
+        let findings = judge_image(
+            "web",
+            &image.uri,
+            Some((
+                &image,
+                Lookup::Found(ImageFacts::unchecked("its config blob could not be read")),
+            )),
+            &Needs {
+                architecture: "amd64",
+                ..Needs::default()
+            },
+        );
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, Severity::Note);
+        let single = judge_image(
+            "web",
+            &image.uri,
+            Some((
+                &image,
+                Lookup::Found(ImageFacts::of(vec!["arm64".to_owned()])),
+            )),
+            &Needs {
+                architecture: "amd64",
+                ..Needs::default()
+            },
+        );
+        assert_eq!(single[0].severity, Severity::Error);
     }
 
     #[test]

@@ -18,6 +18,12 @@ use crate::verify::{
     PermissionQuestion, RoleFacts, SecretFacts, SecretReference, manifest_architectures,
 };
 
+/// Media types of a single platform's manifest: its config blob names the architecture.
+const SINGLE_TYPES: [&str; 2] = [
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+];
+
 /// Media types of a manifest that lists one image per platform.
 const LIST_TYPES: [&str; 2] = [
     "application/vnd.docker.distribution.manifest.list.v2+json",
@@ -81,6 +87,57 @@ impl SignedInspect {
     }
 }
 
+impl SignedInspect {
+    /// A single-platform image's architecture, from its config blob: GetDownloadUrlForLayer of
+    /// the config's digest, then the blob itself from the URL ECR gives.
+    async fn config_architecture(&self, image: &EcrImage, manifest: &Value) -> ImageFacts {
+        let Some(digest) = manifest.pointer("/config/digest").and_then(Value::as_str) else {
+            return ImageFacts::unchecked("its manifest names no config");
+        };
+        let url = self
+            .ask(
+                &ECR,
+                Some(&image.region),
+                ("GetDownloadUrlForLayer", "ecr:GetDownloadUrlForLayer"),
+                Parameters::Json(json!({
+                    "registryId": image.registry,
+                    "repositoryName": image.repository,
+                    "layerDigest": digest,
+                })),
+                &["LayersNotFoundException", "LayerInaccessibleException"],
+                |answer| match answer.get("downloadUrl").and_then(Value::as_str) {
+                    Some(url) => Lookup::Found(url.to_owned()),
+                    None => Lookup::Missing("ECR gave no download URL".to_owned()),
+                },
+            )
+            .await;
+        let url = match url {
+            Lookup::Found(url) => url,
+            other => return ImageFacts::unchecked(why_not(other)),
+        };
+        match self
+            .signed
+            .fetch_json(&url, "ecr:GetDownloadUrlForLayer")
+            .await
+        {
+            Ok(config) => match config.get("architecture").and_then(Value::as_str) {
+                Some(architecture) => ImageFacts::of(vec![architecture.to_owned()]),
+                None => ImageFacts::unchecked("its config names no architecture"),
+            },
+            Err(why) => ImageFacts::unchecked(format!("its config blob could not be read: {why}")),
+        }
+    }
+}
+
+/// Why a lookup that was needed for another answer gave none.
+fn why_not<T>(lookup: Lookup<T>) -> String {
+    match lookup {
+        Lookup::Found(_) => String::new(),
+        Lookup::Missing(why) | Lookup::Failed(why) => why,
+        Lookup::Denied(action) => format!("allow `{action}` to the identity bgtool runs as"),
+    }
+}
+
 impl Inspect for SignedInspect {
     fn region(&self) -> &str {
         self.signed.region()
@@ -121,28 +178,46 @@ impl Inspect for SignedInspect {
             Lookup::Denied(action) => return Lookup::Denied(action),
             Lookup::Failed(why) => return Lookup::Failed(why),
         };
-        if !media_type.is_some_and(|media_type| LIST_TYPES.contains(&media_type.as_str())) {
-            return Lookup::Found(ImageFacts::default());
+        let media_type = media_type.unwrap_or_default();
+        let list = LIST_TYPES.contains(&media_type.as_str());
+        if !list && !SINGLE_TYPES.contains(&media_type.as_str()) {
+            return Lookup::Found(ImageFacts::unchecked(format!(
+                "its manifest type `{media_type}` names no platform"
+            )));
         }
         let mut request = request;
-        request["acceptedMediaTypes"] = json!(LIST_TYPES);
-        self.ask(
-            &ECR,
-            region,
-            ("BatchGetImage", "ecr:BatchGetImage"),
-            Parameters::Json(request),
-            &["ImageNotFoundException", "RepositoryNotFoundException"],
-            |answer| {
-                let manifest = answer
-                    .pointer("/images/0/imageManifest")
-                    .and_then(Value::as_str)
-                    .and_then(|text| serde_json::from_str::<Value>(text).ok());
-                Lookup::Found(ImageFacts {
-                    architectures: manifest.as_ref().and_then(manifest_architectures),
-                })
-            },
-        )
-        .await
+        request["acceptedMediaTypes"] = json!(if list { LIST_TYPES } else { SINGLE_TYPES });
+        let manifest = self
+            .ask(
+                &ECR,
+                region,
+                ("BatchGetImage", "ecr:BatchGetImage"),
+                Parameters::Json(request),
+                &["ImageNotFoundException", "RepositoryNotFoundException"],
+                |answer| {
+                    Lookup::Found(
+                        answer
+                            .pointer("/images/0/imageManifest")
+                            .and_then(Value::as_str)
+                            .and_then(|text| serde_json::from_str::<Value>(text).ok()),
+                    )
+                },
+            )
+            .await;
+        let manifest = match manifest {
+            Lookup::Found(Some(manifest)) => manifest,
+            Lookup::Found(None) => {
+                return Lookup::Found(ImageFacts::unchecked("ECR gave no manifest"));
+            }
+            other => return Lookup::Found(ImageFacts::unchecked(why_not(other))),
+        };
+        if list {
+            return Lookup::Found(match manifest_architectures(&manifest) {
+                Some(architectures) => ImageFacts::of(architectures),
+                None => ImageFacts::unchecked("its index lists no platform"),
+            });
+        }
+        Lookup::Found(self.config_architecture(image, &manifest).await)
     }
 
     async fn secret(&self, secret: &SecretReference, read_value: bool) -> Lookup<SecretFacts> {

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use aws_runtime::auth::SigV4OperationSigningConfig;
 use aws_runtime::auth::sigv4::{SCHEME_ID as SIGV4, SigV4AuthScheme};
 use aws_runtime::retries::classifiers::AwsErrorCodeClassifier;
-use aws_smithy_runtime::client::orchestrator::operation::Operation;
+use aws_smithy_runtime::client::orchestrator::operation::{Operation, OperationBuilder};
 use aws_smithy_runtime::client::retries::classifiers::{
     HttpStatusCodeClassifier, TransientErrorClassifier,
 };
@@ -238,10 +238,33 @@ impl Signed {
             name: Some(SigningName::from_static(service.signing_name)),
             ..SigV4OperationSigningConfig::default()
         });
+        let builder = self
+            .builder(service.signing_name, operation, &endpoint, action)
+            .runtime_plugin(
+                StaticRuntimePlugin::new()
+                    .with_config(layer.freeze())
+                    .with_runtime_components(components),
+            );
+        let operation = builder
+            .serializer(move |request: Prepared| request.into_http())
+            .deserializer(move |response: &HttpResponse| read_answer(protocol, response))
+            .build();
+        operation.invoke(request).await
+    }
+
+    /// An operation on the loaded configuration's HTTP client, retries, timeouts, sleep and clock,
+    /// with `--verbose` attempt logs.
+    fn builder(
+        &self,
+        service_name: &'static str,
+        operation: &'static str,
+        endpoint: &str,
+        action: &'static str,
+    ) -> OperationBuilder {
         let mut builder = Operation::builder()
-            .service_name(service.signing_name)
+            .service_name(service_name)
             .operation_name(operation)
-            .endpoint_url(&endpoint)
+            .endpoint_url(endpoint)
             .standard_retry(
                 &self
                     .shared
@@ -254,11 +277,6 @@ impl Signed {
                     .timeout_config()
                     .cloned()
                     .unwrap_or_else(aws_smithy_types::timeout::TimeoutConfig::disabled),
-            )
-            .runtime_plugin(
-                StaticRuntimePlugin::new()
-                    .with_config(layer.freeze())
-                    .with_runtime_components(components),
             );
         if let Some(client) = self.shared.http_client() {
             builder = builder.http_client(client);
@@ -272,11 +290,45 @@ impl Signed {
         if self.settings.verbose {
             builder = builder.interceptor(AttemptLog::new(action));
         }
-        let operation = builder
-            .serializer(move |request: Prepared| request.into_http())
-            .deserializer(move |response: &HttpResponse| read_answer(protocol, response))
+        builder
+    }
+
+    /// GET of a presigned URL (where ECR keeps an image's config blob) with nothing signed by
+    /// bgtool: the URL carries its own signature. The answer must be JSON.
+    ///
+    /// # Errors
+    /// Why no JSON came back, in words.
+    pub async fn fetch_json(&self, url: &str, action: &'static str) -> Result<Value, String> {
+        let (origin, path) =
+            split_url(url).ok_or_else(|| format!("`{url}` is not an http(s) URL"))?;
+        let path = path.to_owned();
+        let operation = self
+            .builder("s3", "GetObject", origin, action)
+            .no_auth()
+            .retry_classifier(HttpStatusCodeClassifier::default())
+            .serializer(move |(): ()| {
+                let mut request = HttpRequest::new(SdkBody::empty());
+                request.set_method("GET")?;
+                request.set_uri(path.clone())?;
+                Ok(request)
+            })
+            .deserializer(|response: &HttpResponse| {
+                let status = response.status().as_u16();
+                let body = response.body().bytes().unwrap_or_default();
+                if !(200..300).contains(&status) {
+                    return Err(OrchestratorError::operation(ServiceError {
+                        metadata: ErrorMetadata::builder()
+                            .code(format!("HTTP {status}"))
+                            .build(),
+                    }));
+                }
+                serde_json::from_slice::<Value>(body)
+                    .map_err(|error| OrchestratorError::other(format!("not JSON: {error}")))
+            })
             .build();
-        operation.invoke(request).await
+        operation.invoke(()).await.map_err(|error| {
+            aws_smithy_types::error::display::DisplayErrorContext(&error).to_string()
+        })
     }
 
     /// Words a failed call for people, as every SDK call's errors are.
@@ -327,6 +379,20 @@ impl Signed {
         };
         (format!("https://{host}"), signing_region)
     }
+}
+
+/// `https://host:port/path?query` → (`https://host:port`, `/path?query`).
+fn split_url(url: &str) -> Option<(&str, &str)> {
+    let scheme_end = url.find("://")? + 3;
+    if !url[..scheme_end].eq_ignore_ascii_case("https://")
+        && !url[..scheme_end].eq_ignore_ascii_case("http://")
+    {
+        return None;
+    }
+    Some(match url[scheme_end..].find('/') {
+        Some(slash) => url.split_at(scheme_end + slash),
+        None => (url, "/"),
+    })
 }
 
 /// What differs between AWS partitions for the endpoints this caller builds.
@@ -711,6 +777,23 @@ mod tests {
         );
         assert_eq!(request.content_type, "application/x-www-form-urlencoded");
         assert!(request.target.is_none());
+    }
+
+    #[test]
+    fn presigned_urls_split_into_origin_and_path() {
+        assert_eq!(
+            split_url("https://bucket.s3.amazonaws.com/sha256:abc?X-Amz-Signature=1&a=b"),
+            Some((
+                "https://bucket.s3.amazonaws.com",
+                "/sha256:abc?X-Amz-Signature=1&a=b"
+            ))
+        );
+        assert_eq!(
+            split_url("http://127.0.0.1:5000"),
+            Some(("http://127.0.0.1:5000", "/"))
+        );
+        assert_eq!(split_url("file:///etc/passwd"), None);
+        assert_eq!(split_url("no scheme"), None);
     }
 
     #[test]

@@ -127,11 +127,15 @@ struct Script {
     ready_wait: Option<u64>,
     /// verify: the actions IAM's policy simulator says the execution role may not do.
     simulator_denies: Vec<&'static str>,
+    /// verify: the architecture in the image's config blob; default `amd64`.
+    image_architecture: Option<&'static str>,
 }
 
 #[derive(Default)]
 struct State {
     script: Script,
+    /// `http://ADDRESS`: where GetDownloadUrlForLayer points an image's config blob.
+    base_url: String,
     /// UpdateService (ECS) or CreateDeployment (CodeDeploy) has been called.
     updated: bool,
     /// StopServiceDeployment (ECS) or StopDeployment (CodeDeploy) has been called.
@@ -274,6 +278,22 @@ impl State {
             "DescribeImages" => (
                 200,
                 json!({"imageDetails": [{"imageManifestMediaType": "application/vnd.docker.distribution.manifest.v2+json"}]}),
+            ),
+            "BatchGetImage" => (
+                200,
+                json!({"images": [{"imageManifest": json!({
+                    "schemaVersion": 2,
+                    "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2, "digest": CONFIG_DIGEST},
+                    "layers": [],
+                }).to_string()}], "failures": []}),
+            ),
+            "GetDownloadUrlForLayer" => (
+                200,
+                json!({
+                    "downloadUrl": format!("{}/blobs/{}?X-Amz-Signature=0123abcd", self.base_url, body["layerDigest"].as_str().unwrap_or_default()),
+                    "layerDigest": body["layerDigest"],
+                }),
             ),
             "GetRole" => {
                 let trust = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C%22Principal%22%3A%7B%22Service%22%3A%22ecs-tasks.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
@@ -615,6 +635,7 @@ impl ScriptedEcs {
         let address = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(State {
             script,
+            base_url: format!("http://{address}"),
             ..State::default()
         }));
         let shared = Arc::clone(&state);
@@ -624,6 +645,25 @@ impl ScriptedEcs {
                 let Some((headers, body)) = read_request(&mut stream) else {
                     continue;
                 };
+                // An image's config blob, from the presigned URL GetDownloadUrlForLayer gave:
+                // S3's side, where the signature is in the URL.
+                if headers.starts_with("get /blobs/") {
+                    let config = {
+                        let mut state = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                        state.calls.push(("GetConfigBlob".to_owned(), Value::Null));
+                        json!({"architecture": state.script.image_architecture.unwrap_or("amd64"), "os": "linux"})
+                            .to_string()
+                    };
+                    let _ = std::io::Write::write_all(
+                        &mut stream,
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{config}",
+                            config.len()
+                        )
+                        .as_bytes(),
+                    );
+                    continue;
+                }
                 let target = headers
                     .lines()
                     .find_map(|line| line.strip_prefix("x-amz-target:"))
@@ -762,12 +802,19 @@ impl ScriptedEcs {
     }
 }
 
+/// The digest of the config blob of every scripted image.
+const CONFIG_DIGEST: &str =
+    "sha256:0000000000000000000000000000000000000000000000000000000000000001";
+
 /// The read-only calls of `bgtool verify`, which `deploy` makes first: [`ScriptedEcs::actions`]
 /// leaves them out, so each test's list is the deployment's own; [`ScriptedEcs::verify_actions`]
 /// has them.
-const VERIFY_ACTIONS: [&str; 9] = [
+const VERIFY_ACTIONS: [&str; 11] = [
     "DescribeImages",
     "BatchGetImage",
+    "GetDownloadUrlForLayer",
+    // Not an AWS action: the GET of the config blob's presigned URL.
+    "GetConfigBlob",
     "GetRole",
     "SimulatePrincipalPolicy",
     "DescribeSecret",
@@ -837,8 +884,9 @@ fn assert_lines(stderr: &str, expected: &[&str]) {
     }
 }
 
-/// verify ran first, on the revision about to be registered: its image, both roles, and
-/// whether the execution role may log in to ECR and pull it.
+/// verify ran first, on the revision about to be registered: its image and its architecture
+/// (from the config blob), both roles, and whether the execution role may log in to ECR and
+/// pull it.
 fn assert_verified_first(server: &ScriptedEcs) {
     let calls = server.calls();
     let first_registration = calls
@@ -856,7 +904,10 @@ fn assert_verified_first(server: &ScriptedEcs) {
     assert_eq!(
         server.verify_actions(),
         [
+            "BatchGetImage",
             "DescribeImages",
+            "GetConfigBlob",
+            "GetDownloadUrlForLayer",
             "GetRole",
             "GetRole",
             "SimulatePrincipalPolicy",
@@ -3026,5 +3077,31 @@ fn an_execution_role_that_may_not_pull_stops_the_deploy_before_registering() {
         server
             .actions()
             .contains(&"RegisterTaskDefinition".to_owned())
+    );
+}
+
+/// An image built for arm64 (on a laptop, say) for a task that runs on x86_64: its config blob
+/// says so, and nothing is registered.
+#[test]
+fn an_image_for_another_architecture_stops_the_deploy_before_registering() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![settled_on_previous()],
+        image_architecture: Some("arm64"),
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_failed(&result, 1);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: verify: error: container `app`: image `123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b` has no `linux/amd64` variant (it has `arm64`), so its tasks cannot start",
+            "bgtool: error: the task definition failed 1 of verify's checks (above); nothing was registered",
+        ],
+    );
+    assert_eq!(server.actions(), ["DescribeServices"]);
+    assert!(
+        server
+            .verify_actions()
+            .contains(&"GetConfigBlob".to_owned())
     );
 }

@@ -122,7 +122,7 @@ fn ecs_authorizations(action: &str, body: &Value) -> Option<Vec<Authorization>> 
 /// The read-only calls of `bgtool verify` (which `deploy` runs first); `None` for another's.
 fn verify_authorizations(action: &str, body: &Value) -> Option<Vec<Authorization>> {
     let needed = match action {
-        "DescribeImages" | "BatchGetImage" => vec![authorization(
+        "DescribeImages" | "BatchGetImage" | "GetDownloadUrlForLayer" => vec![authorization(
             &format!("ecr:{action}"),
             format!(
                 "arn:aws:ecr:{REGION}:{}:repository/{}",
