@@ -626,6 +626,23 @@ pub struct PermissionQuestion {
     pub may_be_granted_elsewhere: bool,
 }
 
+impl PermissionQuestion {
+    /// The question, when there is a resource to ask about.
+    fn about(
+        actions: Vec<&'static str>,
+        resources: Vec<String>,
+        purpose: &str,
+        may_be_granted_elsewhere: bool,
+    ) -> Option<Self> {
+        (!resources.is_empty()).then(|| Self {
+            actions,
+            resources,
+            purpose: purpose.to_owned(),
+            may_be_granted_elsewhere,
+        })
+    }
+}
+
 /// The permissions ECS uses the execution role for when it starts a task: pulling each ECR image,
 /// reading each secret (and decrypting it with a customer managed key), and writing (or
 /// creating) each log group. `account` is the task's account, from the role's ARN.
@@ -645,19 +662,19 @@ pub fn execution_role_questions(
             .map(|image| image.arn()),
     );
     if !repositories.is_empty() {
-        questions.push(PermissionQuestion {
-            actions: vec!["ecr:GetAuthorizationToken"],
-            resources: vec!["*".to_owned()],
-            purpose: "log in to ECR".to_owned(),
-            may_be_granted_elsewhere: false,
-        });
-        questions.push(PermissionQuestion {
-            actions: vec!["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            resources: repositories,
-            purpose: "pull the image".to_owned(),
-            may_be_granted_elsewhere: true,
-        });
+        questions.extend(PermissionQuestion::about(
+            vec!["ecr:GetAuthorizationToken"],
+            vec!["*".to_owned()],
+            "log in to ECR",
+            false,
+        ));
     }
+    questions.extend(PermissionQuestion::about(
+        vec!["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+        repositories,
+        "pull the image",
+        true,
+    ));
     let secrets = unique(
         needs
             .secrets
@@ -667,14 +684,12 @@ pub fn execution_role_questions(
                 SecretSource::Parameter(_) => None,
             }),
     );
-    if !secrets.is_empty() {
-        questions.push(PermissionQuestion {
-            actions: vec!["secretsmanager:GetSecretValue"],
-            resources: secrets,
-            purpose: "read the secret".to_owned(),
-            may_be_granted_elsewhere: true,
-        });
-    }
+    questions.extend(PermissionQuestion::about(
+        vec!["secretsmanager:GetSecretValue"],
+        secrets,
+        "read the secret",
+        true,
+    ));
     let parameters = unique(
         needs
             .secrets
@@ -690,22 +705,18 @@ pub fn execution_role_questions(
                 SecretSource::SecretsManager(_) => None,
             }),
     );
-    if !parameters.is_empty() {
-        questions.push(PermissionQuestion {
-            actions: vec!["ssm:GetParameters"],
-            resources: parameters,
-            purpose: "read the parameter".to_owned(),
-            may_be_granted_elsewhere: false,
-        });
-    }
-    if !secret_keys.is_empty() {
-        questions.push(PermissionQuestion {
-            actions: vec!["kms:Decrypt"],
-            resources: unique(secret_keys.iter().cloned()),
-            purpose: "decrypt a secret with its customer managed key".to_owned(),
-            may_be_granted_elsewhere: true,
-        });
-    }
+    questions.extend(PermissionQuestion::about(
+        vec!["ssm:GetParameters"],
+        parameters,
+        "read the parameter",
+        false,
+    ));
+    questions.extend(PermissionQuestion::about(
+        vec!["kms:Decrypt"],
+        unique(secret_keys.iter().cloned()),
+        "decrypt a secret with its customer managed key",
+        true,
+    ));
     questions.extend(log_questions(needs, region, account));
     questions
 }
@@ -722,14 +733,12 @@ fn log_questions(needs: &Needs, region: &str, account: &str) -> Vec<PermissionQu
     };
     let mut questions = Vec::new();
     let groups = unique(needs.log_groups.iter().map(|(_, group)| log_arn(group)));
-    if !groups.is_empty() {
-        questions.push(PermissionQuestion {
-            actions: vec!["logs:CreateLogStream", "logs:PutLogEvents"],
-            resources: groups,
-            purpose: "write the container's logs".to_owned(),
-            may_be_granted_elsewhere: false,
-        });
-    }
+    questions.extend(PermissionQuestion::about(
+        vec!["logs:CreateLogStream", "logs:PutLogEvents"],
+        groups,
+        "write the container's logs",
+        false,
+    ));
     let created = unique(
         needs
             .log_groups
@@ -737,14 +746,12 @@ fn log_questions(needs: &Needs, region: &str, account: &str) -> Vec<PermissionQu
             .filter(|(_, group)| group.create)
             .map(|(_, group)| log_arn(group)),
     );
-    if !created.is_empty() {
-        questions.push(PermissionQuestion {
-            actions: vec!["logs:CreateLogGroup"],
-            resources: created,
-            purpose: "create the log group (`awslogs-create-group`)".to_owned(),
-            may_be_granted_elsewhere: false,
-        });
-    }
+    questions.extend(PermissionQuestion::about(
+        vec!["logs:CreateLogGroup"],
+        created,
+        "create the log group (`awslogs-create-group`)",
+        false,
+    ));
     questions
 }
 
