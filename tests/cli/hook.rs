@@ -49,7 +49,9 @@ fn test_listener() -> SocketAddr {
 
 /// A loopback address nothing listens on.
 fn refusing_address() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    // On 127.0.0.2, where no test server listens: the other tests' servers bind 127.0.0.1:0, and
+    // one of them may be handed this port once it is free again.
+    let listener = TcpListener::bind("127.0.0.2:0").unwrap();
     listener.local_addr().unwrap()
 }
 
