@@ -11,6 +11,7 @@ pub mod http;
 pub mod inspect;
 pub mod load_balancing;
 pub mod logs;
+pub mod metrics;
 pub mod signed;
 
 use std::future::Future;
@@ -18,6 +19,7 @@ use std::future::Future;
 use serde_json::Value;
 
 use crate::deployment::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, TrafficRouting};
+use crate::deployment::compare::{MeasuredGroup, Pair, Traffic, Window};
 use crate::deployment::ecs::{ServiceDeploymentState, StoppedTask};
 use crate::deployment::service::ServiceDescription;
 use crate::deployment::target_health::TargetHealth;
@@ -99,6 +101,29 @@ pub trait Ecs {
         &self,
         target_group_arn: &str,
     ) -> impl Future<Output = anyhow::Result<Vec<TargetHealth>>>;
+
+    /// Elastic Load Balancing's DescribeRules: each target group a listener rule forwards to,
+    /// with its weight (`--compare` on an ECS blue/green service).
+    fn rule_weights(
+        &self,
+        rule_arn: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<(String, u64)>>>;
+
+    /// Elastic Load Balancing's DescribeTargetGroups, by ARN or by name: each group with the
+    /// load balancer its metrics are under.
+    fn measured_groups(
+        &self,
+        groups: &[String],
+        by_arn: bool,
+    ) -> impl Future<Output = anyhow::Result<Vec<MeasuredGroup>>>;
+
+    /// CloudWatch GetMetricData: both groups' requests, 5xx answers and p99 latency over
+    /// `window`, green first.
+    fn traffic(
+        &self,
+        pair: &Pair,
+        window: Window,
+    ) -> impl Future<Output = anyhow::Result<(Traffic, Traffic)>>;
 
     /// ListTaskDefinitions of `family` with `status` (`ACTIVE` or `INACTIVE`), every page.
     fn task_definition_arns(

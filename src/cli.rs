@@ -760,6 +760,79 @@ pub struct DeployArgs {
     #[arg(long, value_name = "COMMAND")]
     pub gate: Option<String>,
 
+    /// During a canary or linear shift, while both versions take production traffic, compare
+    /// the new version's target group (green) with the old one's (blue) once a minute: requests,
+    /// 5xx answers and p99 latency from CloudWatch (GetMetricData), printed each time. Green
+    /// worse than blue by the rule of the `--compare-*` flags rolls the deployment back.
+    #[arg(long, help_heading = "Comparing green with blue")]
+    pub compare: bool,
+
+    /// Fewer requests than this on either target group over the split is not enough data.
+    #[arg(
+        long,
+        value_name = "COUNT",
+        default_value = "100",
+        requires = "compare",
+        help_heading = "Comparing green with blue"
+    )]
+    pub compare_min_requests: String,
+
+    /// Green is worse when its 5xx rate is more than this many percentage points above blue's
+    /// (and past `--compare-error-factor`).
+    #[arg(
+        long,
+        value_name = "POINTS",
+        default_value = "1",
+        requires = "compare",
+        help_heading = "Comparing green with blue"
+    )]
+    pub compare_error_margin: String,
+
+    /// Green is worse when its 5xx rate is more than this many times blue's (and past
+    /// `--compare-error-margin`).
+    #[arg(
+        long,
+        value_name = "FACTOR",
+        default_value = "2",
+        requires = "compare",
+        help_heading = "Comparing green with blue"
+    )]
+    pub compare_error_factor: String,
+
+    /// Green is worse when its p99 latency is more than this many milliseconds above blue's (and
+    /// past `--compare-latency-factor`).
+    #[arg(
+        long,
+        value_name = "MILLISECONDS",
+        default_value = "100",
+        requires = "compare",
+        help_heading = "Comparing green with blue"
+    )]
+    pub compare_latency_margin: String,
+
+    /// Green is worse when its p99 latency is more than this many times blue's (and past
+    /// `--compare-latency-margin`).
+    #[arg(
+        long,
+        value_name = "FACTOR",
+        default_value = "1.5",
+        requires = "compare",
+        help_heading = "Comparing green with blue"
+    )]
+    pub compare_latency_factor: String,
+
+    /// When the split ends without enough data to judge (too little traffic, metrics that could
+    /// not be read) or green and blue cannot be told apart: go on (the alarms still judge the
+    /// deployment) or roll back.
+    #[arg(
+        long,
+        value_name = "WHAT",
+        default_value = "continue",
+        requires = "compare",
+        help_heading = "Comparing green with blue"
+    )]
+    pub compare_without_data: WithoutDataArg,
+
     /// CodeDeploy services: a lifecycle hook in the generated AppSpec, PHASE=FUNCTION (as
     /// `render-appspec --hook`), e.g. the stack's smoke test
     /// `AfterAllowTestTraffic=NAME-smoke-test` (its `deploy_arguments` output names it).
@@ -793,6 +866,13 @@ pub struct DeployArgs {
     /// The --run-first command and its arguments, after `--`, run as given (no shell).
     #[arg(last = true, value_name = "COMMAND", requires = "run_first")]
     pub run_command: Vec<String>,
+}
+
+/// `deploy --compare-without-data`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WithoutDataArg {
+    Continue,
+    RollBack,
 }
 
 #[derive(Debug, Args)]

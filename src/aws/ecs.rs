@@ -15,8 +15,10 @@ use serde_json::Value;
 
 use super::calls::{BodyCapture, Call, Explainer, Lookup, captured_json, load, send};
 use super::load_balancing::SdkLoadBalancing;
+use super::metrics::SignedMetrics;
 use super::{Deletion, Ecs, FamilyTask};
 use crate::config::AwsSettings;
+use crate::deployment::compare::{MeasuredGroup, Pair, Traffic, Window};
 use crate::deployment::ecs::{ServiceDeploymentState, StoppedTask};
 use crate::deployment::service::ServiceDescription;
 use crate::deployment::target_health::TargetHealth;
@@ -29,8 +31,10 @@ pub struct SdkEcs {
     pub(super) client: aws_sdk_ecs::Client,
     pub(super) explainer: Explainer,
     pub(super) verbose: bool,
-    /// For the health of the service's targets while it deploys.
+    /// For the health of the service's targets while it deploys, and `--compare`'s groups.
     load_balancing: SdkLoadBalancing,
+    /// For `--compare`'s metrics.
+    metrics: SignedMetrics,
 }
 
 impl SdkEcs {
@@ -50,6 +54,7 @@ impl SdkEcs {
         region: &str,
         settings: &AwsSettings,
     ) -> Self {
+        let signed = super::signed::Signed::from_shared(shared, region, settings);
         Self {
             client: aws_sdk_ecs::Client::new(shared),
             explainer: Explainer::new(
@@ -61,9 +66,8 @@ impl SdkEcs {
                 settings,
             ),
             verbose: settings.verbose,
-            load_balancing: SdkLoadBalancing::new(&super::signed::Signed::from_shared(
-                shared, region, settings,
-            )),
+            load_balancing: SdkLoadBalancing::new(&signed),
+            metrics: SignedMetrics::new(&signed),
         }
     }
 }
@@ -421,6 +425,18 @@ impl Ecs for SdkEcs {
 
     async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>> {
         self.load_balancing.target_health(target_group_arn).await
+    }
+
+    async fn rule_weights(&self, rule_arn: &str) -> Result<Vec<(String, u64)>> {
+        self.load_balancing.rule_weights(rule_arn).await
+    }
+
+    async fn measured_groups(&self, groups: &[String], by_arn: bool) -> Result<Vec<MeasuredGroup>> {
+        self.load_balancing.measured_groups(groups, by_arn).await
+    }
+
+    async fn traffic(&self, pair: &Pair, window: Window) -> Result<(Traffic, Traffic)> {
+        self.metrics.traffic(pair, window).await
     }
 
     async fn task_definition_arns(&self, family: &str, status: &str) -> Result<Vec<String>> {

@@ -82,6 +82,17 @@ pub const LOAD_BALANCING: Service = Service {
     global: false,
 };
 
+pub const CLOUDWATCH: Service = Service {
+    name: "CloudWatch",
+    endpoint_variable: "AWS_ENDPOINT_URL_CLOUDWATCH",
+    host: "monitoring",
+    signing_name: "monitoring",
+    protocol: Protocol::Query {
+        version: "2010-08-01",
+    },
+    global: false,
+};
+
 pub const ECR: Service = Service {
     name: "ECR",
     endpoint_variable: "AWS_ENDPOINT_URL_ECR",

@@ -229,7 +229,7 @@ async fn follow_new_deployment(
             roll_back(ecs, target, previous, &settings.watch, signals).await?;
             Err(Hinted::new(
                 format!("deployment `{id}` was rolled back: {reason}"),
-                "the gate's output above says why; production stayed on the previous revision",
+                "the lines above say why (the gate's output, or `--compare`'s numbers); production is on the previous revision",
             )
             .into())
         }
@@ -295,7 +295,7 @@ async fn wait_for_earlier(
         .timeout
         .unwrap_or_else(|| wait_bound(&service));
     let bound = watch_bound(&settings.watch, full);
-    let earlier = settings.watch.without_gate();
+    let earlier = settings.watch.for_an_earlier_deployment();
     match watch_until(ecs, target, &mut watch, bound, &earlier, signals).await? {
         Ended::Completed => note("the earlier deployment completed"),
         Ended::Failed { reason } | Ended::Rejected { reason } => {

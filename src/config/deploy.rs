@@ -6,7 +6,8 @@ use super::Input;
 use super::{AwsSettings, check_region, non_empty, parse_seconds, resolve_image_edits};
 use crate::artifacts::appspec::Hook;
 use crate::artifacts::taskdef::ImageEdit;
-use crate::cli::{AwsArgs, DeployArgs, WaitArgs, WatchArgs};
+use crate::cli::{AwsArgs, DeployArgs, WaitArgs, WatchArgs, WithoutDataArg};
+use crate::deployment::compare::{CompareRule, WithoutData};
 use crate::error::UsageError;
 
 /// Each AWS call on its own, retries included; the deployment as a whole has `timeout`.
@@ -16,7 +17,7 @@ pub(super) const CALL_TIMEOUT: &str = "60";
 const LONGEST_WAIT_SECONDS: f64 = 24.0 * 3600.0;
 
 /// How to reach AWS and how to watch a deployment.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WatchSettings {
     pub aws: AwsSettings,
     /// `deploy --deadline`: the one bound of the whole command.
@@ -30,15 +31,18 @@ pub struct WatchSettings {
     pub deployment_group: Option<(String, String)>,
     /// `deploy --gate`: the command that decides, while the deployment holds, whether it goes on.
     pub gate: Option<String>,
+    /// `deploy --compare`: the rule green is judged against blue by during a canary or linear shift.
+    pub compare: Option<CompareRule>,
 }
 
 impl WatchSettings {
     /// The same, for watching a deployment that is not this command's own (an earlier one):
-    /// the gate is for the deployment `deploy` starts.
+    /// the gate and the comparison are for the deployment `deploy` starts.
     #[must_use]
-    pub fn without_gate(&self) -> Self {
+    pub fn for_an_earlier_deployment(&self) -> Self {
         Self {
             gate: None,
+            compare: None,
             ..self.clone()
         }
     }
@@ -54,7 +58,7 @@ pub struct Deadline {
 /// The most a rollback keeps of `--deadline`: as long as a rollback is given without one.
 pub const LONGEST_ROLLBACK: Duration = Duration::from_mins(30);
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[expect(
     clippy::struct_excessive_bools,
     reason = "each is one independent switch of the command line"
@@ -87,7 +91,7 @@ pub struct RunFirst {
     pub timeout: Duration,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WaitSettings {
     pub cluster: String,
     pub service: String,
@@ -103,6 +107,7 @@ impl DeploySettings {
     pub fn resolve(args: DeployArgs) -> Result<Self, UsageError> {
         non_empty("--cluster", &args.cluster)?;
         non_empty("--service", &args.service)?;
+        let compare = args.compare.then(|| compare_rule(&args)).transpose()?;
         if args.no_wait && args.dry_run {
             return Err(UsageError::new(
                 "`--no-wait` and `--dry-run` together: a dry run starts nothing to wait for",
@@ -130,6 +135,12 @@ impl DeploySettings {
                 "`--gate` runs while bgtool watches the deployment; `--no-wait` does not watch",
             ));
         }
+        if compare.is_some() && args.no_wait {
+            return Err(UsageError::new(
+                "`--compare` runs while bgtool watches the deployment; `--no-wait` does not watch",
+            ));
+        }
+        watch.compare = compare;
         Ok(Self {
             cluster: args.cluster,
             service: args.service,
@@ -233,8 +244,55 @@ impl WatchSettings {
             still_running_every: parse_seconds("--still-running-every", &args.still_running_every)?,
             deployment_group,
             gate: None,
+            compare: None,
         })
     }
+}
+
+/// The `--compare-*` flags, each a number in its range.
+fn compare_rule(args: &DeployArgs) -> Result<CompareRule, UsageError> {
+    let number = |flag: &str, text: &str, least: f64| {
+        let value: f64 = text
+            .trim()
+            .parse()
+            .map_err(|_| UsageError::new(format!("`{flag}`: `{text}` is not a number")))?;
+        if value.is_finite() && value >= least {
+            Ok(value)
+        } else {
+            Err(UsageError::new(format!(
+                "`{flag}`: `{text}` is out of range; give {least} or more"
+            )))
+        }
+    };
+    let min_requests = args
+        .compare_min_requests
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| {
+            UsageError::new(format!(
+                "`--compare-min-requests`: `{}` is not a whole number of requests",
+                args.compare_min_requests
+            ))
+        })?;
+    Ok(CompareRule {
+        min_requests: min_requests.max(1),
+        error_rate_margin: number("--compare-error-margin", &args.compare_error_margin, 0.0)?,
+        error_rate_factor: number("--compare-error-factor", &args.compare_error_factor, 1.0)?,
+        latency_margin_milliseconds: number(
+            "--compare-latency-margin",
+            &args.compare_latency_margin,
+            0.0,
+        )?,
+        latency_factor: number(
+            "--compare-latency-factor",
+            &args.compare_latency_factor,
+            1.0,
+        )?,
+        without_data: match args.compare_without_data {
+            WithoutDataArg::Continue => WithoutData::Continue,
+            WithoutDataArg::RollBack => WithoutData::RollBack,
+        },
+    })
 }
 
 /// A number of seconds above 0 and at most a day.

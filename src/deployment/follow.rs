@@ -10,12 +10,15 @@ use anyhow::{Context, Result, bail};
 use crate::aws::{CodeDeploy, Ecs};
 use crate::config::deploy::WatchSettings;
 use crate::deployment::codedeploy::{self, DeploymentGroup, group_of};
+use crate::deployment::compare::Decision;
+use crate::deployment::comparing::{Comparing, Seen};
 use crate::deployment::ecs::{
     EventLog, Outcome, StageLog, Watch, explain_stopped, primary_task_definition, rollback_outcome,
     settled,
 };
 use crate::deployment::service::ServiceDescription;
 use crate::deployment::target_health::{HealthLog, target_groups};
+use crate::deployment::unix_now;
 use crate::diagnostics::{note, progress, warn};
 use crate::error::{Hinted, Interrupted};
 
@@ -188,11 +191,20 @@ pub async fn watch_until(
 ) -> Result<Ended> {
     let mut stages = Stages::default();
     let mut targets = Targets::default();
+    let mut comparing = settings.compare.map(Comparing::new);
     let holding = Cell::new(None);
     let mut gated = false;
     let look = async || {
         let description = ecs.describe_service(cluster, service).await?;
         let (mut lines, outcome) = watch.observe(&description);
+        if let Some(comparing) = &mut comparing {
+            let seen = Seen::Service(&description);
+            let (more, decision) = comparing.look(ecs, &outcome, seen).await;
+            lines.extend(more);
+            if let Decision::RollBack(reason) = decision {
+                return Ok((lines, Outcome::Rejected { reason }));
+            }
+        }
         if outcome == Outcome::InProgress {
             lines.extend(stages.look(ecs, (cluster, service)).await);
             holding.set(stages.log.holding_until());
@@ -262,13 +274,6 @@ impl StillRunning {
             self.last_said = tokio::time::Instant::now();
         }
     }
-}
-
-/// The wall clock, in seconds since the Unix epoch: for saying when a bake ends.
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs())
 }
 
 /// The lifecycle stages of the service deployment in progress (ListServiceDeployments once, then
@@ -602,6 +607,7 @@ pub async fn watch_code_deploy_until(
     let mut watch = codedeploy::Watch::default();
     let mut events = EventLog::new(&ecs.describe_service(cluster, service).await?);
     let mut targets = Targets::default();
+    let mut comparing = settings.compare.map(Comparing::new);
     let mut gated = false;
     let look = async || {
         let deployment = codedeploy.deployment(id).await?;
@@ -613,6 +619,14 @@ pub async fn watch_code_deploy_until(
         let (more, outcome) = watch.observe(&deployment, target.as_ref());
         lines.extend(more);
         lines.extend(targets.look(ecs, &description, &outcome).await);
+        if let Some(comparing) = &mut comparing {
+            let seen = Seen::Target(target.as_ref());
+            let (more, decision) = comparing.look(ecs, &outcome, seen).await;
+            lines.extend(more);
+            if let Decision::RollBack(reason) = decision {
+                return Ok((lines, Outcome::Rejected { reason }));
+            }
+        }
         // `--gate`: CodeDeploy holds in Ready, test traffic on the replacement task set.
         if let (Some(gate), false) = (settings.gate.as_deref(), gated)
             && outcome == Outcome::InProgress

@@ -55,6 +55,8 @@ pub struct LoadBalancer {
 #[serde(rename_all = "camelCase", default)]
 pub struct AdvancedConfiguration {
     pub alternate_target_group_arn: Option<String>,
+    /// The rule whose weights ECS shifts between the pair: `--compare` reads them.
+    pub production_listener_rule: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

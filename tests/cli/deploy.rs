@@ -129,6 +129,12 @@ struct Script {
     simulator_denies: Vec<&'static str>,
     /// verify: the architecture in the image's config blob; default `amd64`.
     image_architecture: Option<&'static str>,
+    /// Elastic Load Balancing: the production listener rule's (target group name, weight) pairs
+    /// DescribeRules gives at each call, the last repeating.
+    rule_weights: Vec<Vec<(&'static str, u64)>>,
+    /// CloudWatch: GetMetricData's answer at each call, the last repeating: per side (`green`,
+    /// `blue`), `[requests, 5xx, p99 seconds]`; a side without values answers no data points.
+    metrics: Vec<Value>,
 }
 
 #[derive(Default)]
@@ -148,6 +154,8 @@ struct State {
     code_deploy_looks: std::collections::HashMap<String, usize>,
     stage_looks: usize,
     rollback_looks: usize,
+    rule_looks: usize,
+    metric_looks: usize,
     health_looks: std::collections::HashMap<String, usize>,
     /// The messages of the AccessDenied answers given under `Script::policy`.
     denied: Vec<String>,
@@ -174,6 +182,8 @@ impl State {
                     action,
                     "DescribeTargetHealth"
                         | "DescribeTargetGroups"
+                        | "DescribeRules"
+                        | "GetMetricData"
                         | "GetRole"
                         | "SimulatePrincipalPolicy"
                 ) {
@@ -266,6 +276,7 @@ impl State {
                 (200, json!({"serviceDeploymentArn": SERVICE_DEPLOYMENT}))
             }
             "DescribeTargetHealth" => self.answer_target_health(body),
+            "DescribeRules" | "GetMetricData" => self.answer_traffic(action, body),
             action if VERIFY_ACTIONS.contains(&action) => self.answer_verify(action, body),
             _ => self.answer_code_deploy(action, body),
         }
@@ -338,10 +349,28 @@ impl State {
                     json!({"xml": format!("<EvaluationResults>{members}</EvaluationResults><IsTruncated>false</IsTruncated>")}),
                 )
             }
-            "DescribeTargetGroups" => (
-                200,
-                json!({"xml": "<TargetGroups><member><HealthCheckPort>traffic-port</HealthCheckPort></member></TargetGroups>"}),
-            ),
+            // By ARN (verify, `--compare` on ECS) or by name (`--compare` on CodeDeploy).
+            "DescribeTargetGroups" => {
+                let fields = body.as_object().cloned().unwrap_or_default();
+                let mut members = String::new();
+                let named = fields.iter().filter(|(key, _)| {
+                    key.starts_with("TargetGroupArns.member.") || key.starts_with("Names.member.")
+                });
+                for (_, value) in named {
+                    let value = value.as_str().unwrap_or_default();
+                    let name = value.split('/').nth(1).unwrap_or(value);
+                    write!(
+                        members,
+                        "<member><TargetGroupArn>{}</TargetGroupArn><TargetGroupName>{name}</TargetGroupName><HealthCheckPort>traffic-port</HealthCheckPort><LoadBalancerArns><member>arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/fedcba9876543210</member></LoadBalancerArns></member>",
+                        target_group_arn(name)
+                    )
+                    .unwrap();
+                }
+                (
+                    200,
+                    json!({"xml": format!("<TargetGroups>{members}</TargetGroups>")}),
+                )
+            }
             "DescribeLogGroups" => (
                 200,
                 json!({"logGroups": [{"logGroupName": body["logGroupNamePrefix"]}]}),
@@ -393,6 +422,48 @@ impl State {
                         "lifecycleStage": stage, "deploymentConfiguration": {"bakeTimeInMinutes": 5},
                         "lifecycleHookDetails": hooks
                     }], "failures": []}),
+        )
+    }
+
+    /// `--compare`'s reads: the production listener rule's weights (Elastic Load Balancing's
+    /// DescribeRules) and the groups' metrics (CloudWatch's GetMetricData), per the script.
+    fn answer_traffic(&mut self, action: &str, body: &Value) -> (u16, Value) {
+        let mut members = String::new();
+        if action == "DescribeRules" {
+            self.rule_looks += 1;
+            let rules = &self.script.rule_weights;
+            let weights = rules
+                .get((self.rule_looks - 1).min(rules.len().saturating_sub(1)))
+                .cloned()
+                .unwrap_or_default();
+            for (name, weight) in weights {
+                write!(
+                    members,
+                    "<member><TargetGroupArn>{}</TargetGroupArn><Weight>{weight}</Weight></member>",
+                    target_group_arn(name)
+                )
+                .unwrap();
+            }
+            let rule = body["RuleArns.member.1"].as_str().unwrap_or_default();
+            return (
+                200,
+                json!({"xml": format!("<Rules><member><RuleArn>{rule}</RuleArn><Actions><member><Type>forward</Type><ForwardConfig><TargetGroups>{members}</TargetGroups></ForwardConfig></member></Actions></member></Rules>")}),
+            );
+        }
+        self.metric_looks += 1;
+        let answer = nth(&self.script.metrics, self.metric_looks - 1);
+        for side in ["green", "blue"] {
+            for (index, metric) in ["requests", "errors", "latency"].iter().enumerate() {
+                let values = answer[side][index]
+                    .as_f64()
+                    .map(|value| format!("<member>{value}</member>"))
+                    .unwrap_or_default();
+                write!(members, "<member><Id>{side}_{metric}</Id><StatusCode>Complete</StatusCode><Values>{values}</Values></member>").unwrap();
+            }
+        }
+        (
+            200,
+            json!({"xml": format!("<MetricDataResults>{members}</MetricDataResults>")}),
         )
     }
 
@@ -556,6 +627,13 @@ fn group_info(application: &str, group: &str, ready_wait: Option<u64>) -> Value 
             "deploymentReadyOption": ready
         }
     })
+}
+
+/// The ARN of target group `name`, as the scripted load balancer names its groups.
+fn target_group_arn(name: &str) -> String {
+    format!(
+        "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{name}/0123456789abcdef"
+    )
 }
 
 /// The fields of a form-encoded (Query protocol) request, as a JSON object.
@@ -824,8 +902,10 @@ const VERIFY_ACTIONS: [&str; 11] = [
     "DescribeTargetGroups",
 ];
 
-const ACTIONS: [&str; 24] = [
+const ACTIONS: [&str; 26] = [
     "DescribeTargetHealth",
+    "DescribeRules",
+    "GetMetricData",
     "ContinueServiceDeployment",
     "ContinueDeployment",
     "BatchGetDeploymentGroups",
@@ -2767,6 +2847,7 @@ fn the_example_policy_allows_every_action_bgtool_calls() {
         "src/aws/logs.rs",
         "src/aws/codedeploy.rs",
         "src/aws/load_balancing.rs",
+        "src/aws/metrics.rs",
         "src/aws/inspect.rs",
     ] {
         let text = std::fs::read_to_string(crate::harness::repository().join(file)).unwrap();
@@ -2780,6 +2861,7 @@ fn the_example_policy_allows_every_action_bgtool_calls() {
                 "iam:",
                 "secretsmanager:",
                 "ssm:",
+                "cloudwatch:",
             ]
             .iter()
             .any(|service| piece.starts_with(service))
@@ -2795,6 +2877,7 @@ fn the_example_policy_allows_every_action_bgtool_calls() {
     }
     assert!(called.len() >= 19, "{called:?}");
     assert!(called.contains(&"elasticloadbalancing:DescribeTargetHealth".to_owned()));
+    assert!(called.contains(&"cloudwatch:GetMetricData".to_owned()));
     // The smoke-test hook's report runs under the hook function's own role, never CI's.
     let hook_only = "codedeploy:PutLifecycleEventHookExecutionStatus".to_owned();
     assert!(called.contains(&hook_only));
@@ -3104,4 +3187,293 @@ fn an_image_for_another_architecture_stops_the_deploy_before_registering() {
             .verify_actions()
             .contains(&"GetConfigBlob".to_owned())
     );
+}
+
+const PRODUCTION_RULE: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/web/fedcba9876543210/0a1b2c3d4e5f6a7b/8c9d0e1f2a3b4c5d";
+
+/// `service` behind the pair `web-blue`/`web-green` of an ECS blue/green deployment, its
+/// weights in [`PRODUCTION_RULE`].
+fn behind_the_pair(mut service: Value) -> Value {
+    service["loadBalancers"] = json!([{
+        "targetGroupArn": target_group_arn("web-blue"), "containerName": "app", "containerPort": 8080,
+        "advancedConfiguration": {
+            "alternateTargetGroupArn": target_group_arn("web-green"),
+            "productionListenerRule": PRODUCTION_RULE,
+            "roleArn": "arn:aws:iam::123456789012:role/web-ecs-infrastructure"
+        }
+    }]);
+    service
+}
+
+/// A CodeDeploy canary: 10% on green for three looks, then all of it, then success.
+fn code_deploy_canary() -> Script {
+    let shifting = look(
+        "d-NEW",
+        "InProgress",
+        &[("AllowTraffic", "InProgress")],
+        10.0,
+    );
+    Script {
+        before: vec![code_deploy_service()],
+        deployments: vec![
+            (
+                "d-NEW",
+                vec![
+                    look("d-NEW", "InProgress", &[("Install", "InProgress")], 0.0),
+                    shifting.clone(),
+                    shifting.clone(),
+                    shifting,
+                    look(
+                        "d-NEW",
+                        "InProgress",
+                        &[("AllowTraffic", "InProgress")],
+                        100.0,
+                    ),
+                    look(
+                        "d-NEW",
+                        "Succeeded",
+                        &[("AllowTraffic", "Succeeded")],
+                        100.0,
+                    ),
+                ],
+            ),
+            (
+                "d-ROLLBACK",
+                vec![
+                    look("d-ROLLBACK", "InProgress", &[], 0.0),
+                    look("d-ROLLBACK", "Succeeded", &[], 0.0),
+                ],
+            ),
+        ],
+        ..Script::default()
+    }
+}
+
+#[test]
+fn compare_rolls_back_a_canary_whose_green_answers_more_5xx_than_blue() {
+    let server = ScriptedEcs::start(Script {
+        metrics: vec![json!({"green": [200.0, 30.0, 0.12], "blue": [1800.0, 2.0, 0.1]})],
+        // Every call, the comparison's too, is authorized as IAM would under the example policy.
+        policy: Some(crate::iam::example_policy()),
+        ..code_deploy_canary()
+    });
+    let (result, _) = server.deploy(&[
+        "--compare",
+        "--application",
+        "web",
+        "--deployment-group",
+        "web",
+    ]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    let numbers = "green 200 requests, 30 5xx (15.00%), p99 120 ms; blue 1800 requests, 2 5xx (0.11%), p99 100 ms";
+    let reason = format!(
+        "`--compare`: green is worse than blue: its 5xx rate 15.00% is more than 1 percentage points above blue's 0.11% and more than 2x it ({numbers})"
+    );
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: deploy: compare: green is target group `web-green`, blue is `web-blue`",
+            &format!("bgtool: deploy: compare: {numbers}"),
+            &format!("bgtool: warning: {reason}: rolling back deployment `d-NEW`"),
+            "bgtool: note: rollback requested: StopDeployment of `d-NEW` with automatic rollback",
+            "bgtool: note: rolled back: deployment `d-ROLLBACK` succeeded",
+            &format!("bgtool: error: deployment `d-NEW` was rolled back: {reason}"),
+        ],
+    );
+    let calls = server.calls();
+    let asked: Vec<&Value> = calls
+        .iter()
+        .filter(|(action, _)| action == "GetMetricData")
+        .map(|(_, body)| body)
+        .collect();
+    assert_eq!(asked.len(), 1, "judged on the first look at the split");
+    let query = asked[0];
+    assert_eq!(query["Version"], "2010-08-01");
+    assert_eq!(
+        query["MetricDataQueries.member.1.MetricStat.Metric.Dimensions.member.1.Value"],
+        "targetgroup/web-green/0123456789abcdef"
+    );
+    assert_eq!(
+        query["MetricDataQueries.member.4.MetricStat.Metric.Dimensions.member.1.Value"],
+        "targetgroup/web-blue/0123456789abcdef"
+    );
+    assert_eq!(
+        query["MetricDataQueries.member.4.MetricStat.Metric.Dimensions.member.2.Value"],
+        "app/web/fedcba9876543210"
+    );
+    assert_eq!(
+        query["MetricDataQueries.member.3.MetricStat.Stat"], "p99",
+        "{query}"
+    );
+    // CodeDeploy names the task sets' target groups; their ARNs and load balancer come from ELB.
+    let by_name = calls.iter().any(|(action, body)| {
+        action == "DescribeTargetGroups" && body["Names.member.1"] == "web-green"
+    });
+    assert!(by_name, "{calls:?}");
+    assert!(
+        !server.actions().contains(&"ContinueDeployment".to_owned()),
+        "a worse green is never let on"
+    );
+    assert_eq!(server.denied(), Vec::<String>::new());
+}
+
+#[test]
+fn compare_lets_an_ecs_canary_go_on_while_green_is_not_worse() {
+    let mut after = vec![behind_the_pair(deploying("IN_PROGRESS", 2, json!([]))); 5];
+    after.push(behind_the_pair(deploying("COMPLETED", 2, json!([]))));
+    let server = ScriptedEcs::start(Script {
+        before: vec![behind_the_pair(settled_on_previous())],
+        after,
+        rule_weights: vec![
+            vec![("web-blue", 100), ("web-green", 0)],
+            vec![("web-blue", 90), ("web-green", 10)],
+            vec![("web-blue", 90), ("web-green", 10)],
+            vec![("web-blue", 0), ("web-green", 100)],
+        ],
+        metrics: vec![json!({"green": [300.0, 0.0, 0.09], "blue": [2700.0, 3.0, 0.095]})],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&["--compare"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let numbers = "green 300 requests, 0 5xx (0.00%), p99 90 ms; blue 2700 requests, 3 5xx (0.11%), p99 95 ms";
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: deploy: compare: green is target group `web-green`, blue is `web-blue`",
+            &format!("bgtool: deploy: compare: green is not worse than blue so far ({numbers})"),
+            &format!(
+                "bgtool: deploy: compare: green is not worse than blue over the whole split ({numbers})"
+            ),
+            &format!("bgtool: note: deployment `ecs-svc/new` completed: `web` runs `{REGISTERED}`"),
+        ],
+    );
+    let calls = server.calls();
+    let rules: Vec<&Value> = calls
+        .iter()
+        .filter(|(action, _)| action == "DescribeRules")
+        .map(|(_, body)| body)
+        .collect();
+    assert!(rules.len() >= 4, "{rules:?}");
+    assert_eq!(rules[0]["RuleArns.member.1"], PRODUCTION_RULE);
+    // Blue is the group that took all production traffic when the watch began.
+    let measured = calls
+        .iter()
+        .find(|(action, body)| {
+            action == "DescribeTargetGroups"
+                && body["Action"] == "DescribeTargetGroups"
+                && body["TargetGroupArns.member.2"].is_string()
+        })
+        .map(|(_, body)| body)
+        .expect("both groups described");
+    assert_eq!(
+        measured["TargetGroupArns.member.1"],
+        target_group_arn("web-green")
+    );
+    assert_eq!(
+        measured["TargetGroupArns.member.2"],
+        target_group_arn("web-blue")
+    );
+    let metric_reads = server
+        .actions()
+        .iter()
+        .filter(|action| *action == "GetMetricData")
+        .count();
+    assert!(
+        (2..=3).contains(&metric_reads),
+        "once a minute during the split, and once when it ends: {metric_reads}"
+    );
+    assert!(
+        !server
+            .actions()
+            .contains(&"StopServiceDeployment".to_owned())
+    );
+}
+
+#[test]
+fn compare_without_enough_traffic_goes_on_by_default_or_rolls_back_when_asked() {
+    let quiet = json!({"green": [20.0, 0.0, 0.1], "blue": [180.0, 0.0, 0.1]});
+    let numbers = "green 20 requests, 0 5xx (0.00%), p99 100 ms; blue 180 requests, 0 5xx (0.00%), p99 100 ms";
+    let outcome = format!(
+        "`--compare`: not enough data to judge the new version: green had 20 requests, fewer than the 100 `--compare-min-requests` asks for ({numbers})"
+    );
+
+    let server = ScriptedEcs::start(Script {
+        metrics: vec![quiet.clone()],
+        ..code_deploy_canary()
+    });
+    let (result, _) = server.deploy(&["--compare"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            &format!(
+                "bgtool: deploy: compare: waiting for traffic: green had 20 requests, fewer than the 100 `--compare-min-requests` asks for ({numbers})"
+            ),
+            &format!(
+                "bgtool: deploy: {outcome}; the deployment goes on (`--compare-without-data continue`, the default)"
+            ),
+            &format!("bgtool: note: deployment `d-NEW` succeeded: `web` runs `{REGISTERED}`"),
+        ],
+    );
+
+    let server = ScriptedEcs::start(Script {
+        metrics: vec![quiet],
+        ..code_deploy_canary()
+    });
+    let (result, _) = server.deploy(&["--compare", "--compare-without-data", "roll-back"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: note: rollback requested: StopDeployment of `d-NEW` with automatic rollback",
+            &format!(
+                "bgtool: error: deployment `d-NEW` was rolled back: {outcome}, and `--compare-without-data roll-back` was given"
+            ),
+        ],
+    );
+
+    // A lower bar judges the same traffic.
+    let server = ScriptedEcs::start(Script {
+        metrics: vec![json!({"green": [20.0, 0.0, 0.1], "blue": [180.0, 0.0, 0.1]})],
+        ..code_deploy_canary()
+    });
+    let (result, _) = server.deploy(&["--compare", "--compare-min-requests", "10"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(
+        result
+            .stderr
+            .contains("compare: green is not worse than blue over the whole split"),
+        "{}",
+        result.stderr
+    );
+}
+
+#[test]
+fn compare_flags_are_checked_before_anything_is_registered() {
+    let server = ScriptedEcs::start(Script {
+        before: vec![code_deploy_service()],
+        ..Script::default()
+    });
+    for (extra, message) in [
+        (
+            &["--compare", "--no-wait"][..],
+            "bgtool: error: `--compare` runs while bgtool watches the deployment; `--no-wait` does not watch",
+        ),
+        (
+            &["--compare", "--compare-error-factor", "0.5"][..],
+            "bgtool: error: `--compare-error-factor`: `0.5` is out of range; give 1 or more",
+        ),
+        (
+            &["--compare", "--compare-latency-margin", "fast"][..],
+            "bgtool: error: `--compare-latency-margin`: `fast` is not a number",
+        ),
+    ] {
+        let (result, _) = server.deploy(extra);
+        assert_eq!(result.code, 2, "{}", result.stderr);
+        assert!(result.stderr.contains(message), "{}", result.stderr);
+    }
+    let (result, _) = server.deploy(&["--compare-min-requests", "10"]);
+    assert_eq!(result.code, 2, "{}", result.stderr);
+    assert!(result.stderr.contains("--compare"), "{}", result.stderr);
+    assert!(server.calls().is_empty(), "{:?}", server.calls());
 }

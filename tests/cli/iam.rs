@@ -110,10 +110,12 @@ fn ecs_authorizations(action: &str, body: &Value) -> Option<Vec<Authorization>> 
             needed.context.push(("ecs:cluster", cluster_arn()));
             vec![needed]
         }
-        "DescribeTargetHealth" => vec![authorization(
-            "elasticloadbalancing:DescribeTargetHealth",
+        "DescribeTargetHealth" | "DescribeRules" => vec![authorization(
+            &format!("elasticloadbalancing:{action}"),
             "*".to_owned(),
         )],
+        // CloudWatch's GetMetricData has no resource type.
+        "GetMetricData" => vec![authorization("cloudwatch:GetMetricData", "*".to_owned())],
         _ => return None,
     };
     Some(needed)

@@ -110,7 +110,7 @@ pub async fn deploy(
             format!("{reason}: rolling back deployment `{id}`"),
             Hinted::new(
                 format!("deployment `{id}` was rolled back: {reason}"),
-                "the gate's output above says why; production stayed on the original task set",
+                "the lines above say why (the gate's output, or `--compare`'s numbers); production is on the original task set",
             )
             .into(),
         ),
@@ -179,7 +179,7 @@ async fn wait_for_earlier(
         (codedeploy, group),
         id,
         bound,
-        &settings.watch.without_gate(),
+        &settings.watch.for_an_earlier_deployment(),
         signals,
     )
     .await?
