@@ -21,6 +21,7 @@ use serde_json::Value;
 use crate::deployment::codedeploy::{DeploymentGroup, DeploymentInfo, EcsTarget, TrafficRouting};
 use crate::deployment::compare::{MeasuredGroup, Pair, Traffic, Window};
 use crate::deployment::ecs::{ServiceDeploymentState, StoppedTask};
+use crate::deployment::hook_log::HookFunction;
 use crate::deployment::service::ServiceDescription;
 use crate::deployment::target_health::TargetHealth;
 use crate::one_off::{RunRequest, TaskState};
@@ -124,6 +125,15 @@ pub trait Ecs {
         pair: &Pair,
         window: Window,
     ) -> impl Future<Output = anyhow::Result<(Traffic, Traffic)>>;
+
+    /// CloudWatch Logs FilterLogEvents of a hook function's log group from `since_millis` on:
+    /// the messages that hold `term`.
+    fn hook_log(
+        &self,
+        function: &HookFunction,
+        since_millis: u64,
+        term: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<String>>>;
 
     /// ListTaskDefinitions of `family` with `status` (`ACTIVE` or `INACTIVE`), every page.
     fn task_definition_arns(

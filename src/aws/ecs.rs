@@ -15,11 +15,13 @@ use serde_json::Value;
 
 use super::calls::{BodyCapture, Call, Explainer, Lookup, captured_json, load, send};
 use super::load_balancing::SdkLoadBalancing;
+use super::logs::SdkLogs;
 use super::metrics::SignedMetrics;
 use super::{Deletion, Ecs, FamilyTask};
 use crate::config::AwsSettings;
 use crate::deployment::compare::{MeasuredGroup, Pair, Traffic, Window};
 use crate::deployment::ecs::{ServiceDeploymentState, StoppedTask};
+use crate::deployment::hook_log::HookFunction;
 use crate::deployment::service::ServiceDescription;
 use crate::deployment::target_health::TargetHealth;
 use crate::error::Hinted;
@@ -35,6 +37,8 @@ pub struct SdkEcs {
     load_balancing: SdkLoadBalancing,
     /// For `--compare`'s metrics.
     metrics: SignedMetrics,
+    /// For a failed hook's own lines.
+    logs: SdkLogs,
 }
 
 impl SdkEcs {
@@ -68,6 +72,7 @@ impl SdkEcs {
             verbose: settings.verbose,
             load_balancing: SdkLoadBalancing::new(&signed),
             metrics: SignedMetrics::new(&signed),
+            logs: SdkLogs::new(&signed),
         }
     }
 }
@@ -437,6 +442,22 @@ impl Ecs for SdkEcs {
 
     async fn traffic(&self, pair: &Pair, window: Window) -> Result<(Traffic, Traffic)> {
         self.metrics.traffic(pair, window).await
+    }
+
+    async fn hook_log(
+        &self,
+        function: &HookFunction,
+        since_millis: u64,
+        term: &str,
+    ) -> Result<Vec<String>> {
+        self.logs
+            .matching(
+                function.region.as_deref(),
+                &function.log_group(),
+                since_millis,
+                term,
+            )
+            .await
     }
 
     async fn task_definition_arns(&self, family: &str, status: &str) -> Result<Vec<String>> {

@@ -15,10 +15,12 @@ use crate::commands::verify;
 use crate::config::deploy::DeploySettings;
 use crate::deployment::ecs::{Watch, primary_task_definition, running_deployment, wait_bound};
 use crate::deployment::follow::{
-    Controller, Ended, Signals, controller, failure, minutes, roll_back, time_left_to_deploy,
-    watch_bound, watch_until, watching_for,
+    Controller, Ended, Signals, controller, failure, hook_failures, minutes, roll_back,
+    time_left_to_deploy, watch_bound, watch_until, watching_for,
 };
+use crate::deployment::hook_log::{ecs_functions, ecs_match};
 use crate::deployment::service::ServiceDescription;
+use crate::deployment::unix_now;
 use crate::diagnostics::{self, note, warn};
 use crate::error::{Hinted, Interrupted};
 use crate::files::{json_text, parse_json, read_input};
@@ -214,6 +216,8 @@ async fn follow_new_deployment(
         watching_for(full, bound),
         settings.watch.poll_interval.as_secs_f64()
     ));
+    // A hook's lines are looked for from a little before now: clocks differ.
+    let since = unix_now().saturating_sub(120);
     let mut watch = Watch::new(id, service);
     match watch_until(ecs, target, &mut watch, bound, &settings.watch, signals).await? {
         Ended::Completed => {
@@ -223,7 +227,12 @@ async fn follow_new_deployment(
             ));
             Ok(())
         }
-        Ended::Failed { reason } => Err(failure(ecs, target.0, id, &reason).await),
+        Ended::Failed { reason } => {
+            let functions = ecs_functions(service.deployment_configuration.as_ref());
+            let subject = ecs_match(target.0, target.1);
+            hook_failures(ecs, &functions, since, &subject).await;
+            Err(failure(ecs, target.0, id, &reason).await)
+        }
         Ended::Rejected { reason } => {
             warn(&format!("{reason}: rolling back deployment `{id}`"));
             roll_back(ecs, target, previous, &settings.watch, signals).await?;

@@ -10,6 +10,7 @@ use crate::aws::codedeploy::SdkCodeDeploy;
 use crate::aws::{CodeDeploy, calls};
 use crate::config::AwsSettings;
 use crate::config::hook::HookSettings;
+use crate::deployment::hook_log;
 use crate::hook::checks::{self, Check, Verdict};
 use crate::hook::event::{self, HookEvent};
 use crate::hook::probe::Prober;
@@ -102,17 +103,14 @@ async fn handle(
     let hook = event::classify(event)?;
     let (what, details) = match &hook {
         HookEvent::CodeDeploy { deployment_id, .. } => {
-            (format!("CodeDeploy deployment `{deployment_id}`"), None)
+            (hook_log::code_deploy_subject(deployment_id), None)
         }
         HookEvent::Ecs {
             stage,
             service,
             details,
         } => (
-            format!(
-                "ECS stage `{stage}` of `{}`",
-                service.as_deref().unwrap_or("a service")
-            ),
+            hook_log::ecs_subject(stage, service.as_deref()),
             details.as_ref(),
         ),
     };
@@ -138,13 +136,12 @@ async fn handle(
         )],
     };
     let passed = verdicts.iter().all(|verdict| verdict.passed);
+    // `bgtool deploy` reads these lines back from the function's log group when the hook
+    // fails a deployment (deployment::hook_log).
     for verdict in &verdicts {
-        eprintln!("bgtool hook: {what}: {}", verdict.line);
+        eprintln!("{}", hook_log::line(&what, &verdict.line));
     }
-    eprintln!(
-        "bgtool hook: {what}: {}",
-        if passed { "passed" } else { "FAILED" }
-    );
+    eprintln!("{}", hook_log::outcome_line(&what, passed));
     let report: Vec<&str> = verdicts
         .iter()
         .map(|verdict| verdict.line.as_str())

@@ -16,6 +16,7 @@ use crate::deployment::ecs::{
     EventLog, Outcome, StageLog, Watch, explain_stopped, primary_task_definition, rollback_outcome,
     settled,
 };
+use crate::deployment::hook_log::{HookFunction, failed_run_lines};
 use crate::deployment::service::ServiceDescription;
 use crate::deployment::target_health::{HealthLog, target_groups};
 use crate::deployment::unix_now;
@@ -494,6 +495,31 @@ pub async fn failure(ecs: &impl Ecs, cluster: &str, id: &str, reason: &str) -> a
         "the lines above say why (targets' health, stopped tasks); the tasks' logs are in the task definition's log configuration",
     )
     .into()
+}
+
+/// After a failed deployment: the lines each hook function logged about `subject` (`` `d-…` ``,
+/// or `` service/CLUSTER/SERVICE` ``) since `since_seconds`, when a run of it failed; the
+/// platforms record no reason of their own.
+pub async fn hook_failures(
+    ecs: &impl Ecs,
+    functions: &[HookFunction],
+    since_seconds: u64,
+    subject: &str,
+) {
+    let term = subject.trim_matches('`');
+    for function in functions {
+        match ecs.hook_log(function, since_seconds * 1000, term).await {
+            Ok(messages) => {
+                for line in failed_run_lines(&messages, subject) {
+                    progress(&format!("hook `{}`: {line}", function.name));
+                }
+            }
+            Err(error) => warn(&format!(
+                "what hook `{}` logged is not shown: {error:#}",
+                function.name
+            )),
+        }
+    }
 }
 
 /// Who deploys a service: ECS itself, or CodeDeploy.

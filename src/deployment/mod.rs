@@ -10,6 +10,7 @@ pub mod comparing;
 pub mod ecs;
 pub mod follow;
 pub mod gate;
+pub mod hook_log;
 pub mod service;
 pub mod target_health;
 

@@ -132,6 +132,9 @@ struct Script {
     /// Elastic Load Balancing: the production listener rule's (target group name, weight) pairs
     /// DescribeRules gives at each call, the last repeating.
     rule_weights: Vec<Vec<(&'static str, u64)>>,
+    /// CloudWatch Logs: what the hook functions logged; FilterLogEvents gives the messages that
+    /// hold its term.
+    hook_log: Vec<&'static str>,
     /// CloudWatch: GetMetricData's answer at each call, the last repeating: per side (`green`,
     /// `blue`), `[requests, 5xx, p99 seconds]`; a side without values answers no data points.
     metrics: Vec<Value>,
@@ -277,6 +280,20 @@ impl State {
             }
             "DescribeTargetHealth" => self.answer_target_health(body),
             "DescribeRules" | "GetMetricData" => self.answer_traffic(action, body),
+            "FilterLogEvents" => {
+                let term = body["filterPattern"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .trim_matches('"');
+                let events: Vec<Value> = self
+                    .script
+                    .hook_log
+                    .iter()
+                    .filter(|message| message.contains(term))
+                    .map(|message| json!({"logStreamName": "2026/12/06/[$LATEST]0", "message": message}))
+                    .collect();
+                (200, json!({"events": events}))
+            }
             action if VERIFY_ACTIONS.contains(&action) => self.answer_verify(action, body),
             _ => self.answer_code_deploy(action, body),
         }
@@ -629,6 +646,16 @@ fn group_info(application: &str, group: &str, ready_wait: Option<u64>) -> Value 
     })
 }
 
+/// The bodies of the calls of `action`, in order.
+fn calls_of(server: &ScriptedEcs, action: &str) -> Vec<Value> {
+    server
+        .calls()
+        .into_iter()
+        .filter(|(name, _)| name == action)
+        .map(|(_, body)| body)
+        .collect()
+}
+
 /// The ARN of target group `name`, as the scripted load balancer names its groups.
 fn target_group_arn(name: &str) -> String {
     format!(
@@ -902,8 +929,9 @@ const VERIFY_ACTIONS: [&str; 11] = [
     "DescribeTargetGroups",
 ];
 
-const ACTIONS: [&str; 26] = [
+const ACTIONS: [&str; 27] = [
     "DescribeTargetHealth",
+    "FilterLogEvents",
     "DescribeRules",
     "GetMetricData",
     "ContinueServiceDeployment",
@@ -2063,6 +2091,48 @@ fn a_code_deploy_service_gets_a_codedeploy_deployment_followed_to_success() {
     assert_never_deregisters(&server);
 }
 
+/// What the smoke-test function logged: an earlier deployment's run, Lambda's own lines, then
+/// the run that failed `d-NEW`.
+fn smoke_test_log() -> Vec<&'static str> {
+    vec![
+        "bgtool hook: CodeDeploy deployment `d-OLD`: GET /health: 200 after 8 ms\n",
+        "bgtool hook: CodeDeploy deployment `d-OLD`: passed\n",
+        "START RequestId: 5f0c Version: $LATEST\n",
+        "bgtool hook: CodeDeploy deployment `d-NEW`: GET http://internal-web-alb:8080/health: 503 (expected 200) after 41 ms\n",
+        "bgtool hook: CodeDeploy deployment `d-NEW`: FAILED\n",
+        "END RequestId: 5f0c\n",
+    ]
+}
+
+/// The generated AppSpec ran the smoke test, and when it failed `d-NEW`, its lines were read
+/// from the function's log group, under the example policy; no other deployment's were told.
+fn assert_read_the_smoke_test_log(server: &ScriptedEcs, stderr: &str) {
+    let created = &calls_of(server, "CreateDeployment")[0];
+    let appspec: serde_norway::Value = serde_norway::from_str(
+        created["revision"]["appSpecContent"]["content"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        appspec["Hooks"][0]["AfterAllowTestTraffic"].as_str(),
+        Some("web-smoke-test"),
+        "the generated AppSpec runs the hook"
+    );
+    assert!(
+        !stderr.contains("d-OLD"),
+        "another deployment's run is not told: {stderr}"
+    );
+    assert_eq!(server.denied(), Vec::<String>::new());
+    let filtered = &calls_of(server, "FilterLogEvents")[0];
+    assert_eq!(filtered["logGroupName"], "/aws/lambda/web-smoke-test");
+    assert_eq!(filtered["filterPattern"], "\"d-NEW\"");
+    assert!(
+        filtered["startTime"].as_u64().unwrap() > 1_700_000_000_000,
+        "{filtered}"
+    );
+}
+
 #[test]
 fn a_failed_hook_fails_the_code_deploy_deployment_with_its_diagnostics() {
     let mut failed = look(
@@ -2115,6 +2185,8 @@ fn a_failed_hook_fails_the_code_deploy_deployment_with_its_diagnostics() {
             "stoppedReason": "Task failed ELB health checks in (target-group web-green)",
             "containers": [{"name": "app", "exitCode": 137}]
         })],
+        hook_log: smoke_test_log(),
+        policy: Some(crate::iam::example_policy()),
         ..Script::default()
     });
     // The stack's smoke test, as its deploy_arguments output names it.
@@ -2135,31 +2207,17 @@ fn a_failed_hook_fails_the_code_deploy_deployment_with_its_diagnostics() {
             "bgtool: deploy: target `10.0.2.9:8080` in `web-green`: unhealthy (Target.Timeout: Request timed out)",
             "bgtool: deploy: target `10.0.2.9:8080` in `web-green` was unhealthy (Target.Timeout: Request timed out)",
             "bgtool: deploy: task `0123abcd` stopped: Task failed ELB health checks in (target-group web-green); container `app` exited 137",
+            "bgtool: deploy: hook `web-smoke-test`: CodeDeploy deployment `d-NEW`: GET http://internal-web-alb:8080/health: 503 (expected 200) after 41 ms",
+            "bgtool: deploy: hook `web-smoke-test`: CodeDeploy deployment `d-NEW`: FAILED",
             "bgtool: error: deployment `d-NEW` failed: The deployment failed because a specified lifecycle event hook failed.; lifecycle event `AfterAllowTestTraffic` Failed: smoke test: 503 from /health",
         ],
     );
-    let calls = server.calls();
-    let created = &calls
-        .iter()
-        .find(|(action, _)| action == "CreateDeployment")
-        .expect("CreateDeployment sent")
-        .1;
-    let appspec: serde_norway::Value = serde_norway::from_str(
-        created["revision"]["appSpecContent"]["content"]
-            .as_str()
-            .unwrap(),
-    )
-    .unwrap();
+    assert_read_the_smoke_test_log(&server, &result.stderr);
+    let listed = &calls_of(&server, "ListTasks")[0];
     assert_eq!(
-        appspec["Hooks"][0]["AfterAllowTestTraffic"].as_str(),
-        Some("web-smoke-test"),
-        "the generated AppSpec runs the hook"
+        listed["startedBy"], "ecs-svc/green",
+        "the replacement's stopped tasks"
     );
-    let listed = calls
-        .iter()
-        .find(|(action, _)| action == "ListTasks")
-        .expect("the replacement task set's stopped tasks are looked up");
-    assert_eq!(listed.1["startedBy"], "ecs-svc/green");
     let actions = server.actions();
     assert!(
         !actions.contains(&"ListApplications".to_owned()),
@@ -3476,4 +3534,62 @@ fn compare_flags_are_checked_before_anything_is_registered() {
     assert_eq!(result.code, 2, "{}", result.stderr);
     assert!(result.stderr.contains("--compare"), "{}", result.stderr);
     assert!(server.calls().is_empty(), "{:?}", server.calls());
+}
+
+#[test]
+fn an_ecs_deployment_failed_by_its_smoke_test_says_what_the_hook_saw() {
+    let hooked = |mut service: Value| {
+        service["deploymentConfiguration"] = json!({"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 0, "lifecycleHooks": [
+            {"hookTargetArn": "arn:aws:lambda:us-east-1:123456789012:function:web-smoke-test",
+             "roleArn": "arn:aws:iam::123456789012:role/web-ecs-hooks",
+             "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]}
+        ]});
+        service
+    };
+    let mut failed = deploying("FAILED", 2, json!([]));
+    failed["deployments"][0]["rolloutStateReason"] =
+        "Service deployment rolled back because a lifecycle hook failed.".into();
+    let server = ScriptedEcs::start(Script {
+        before: vec![hooked(settled_on_previous())],
+        after: vec![
+            hooked(deploying("IN_PROGRESS", 2, json!([]))),
+            hooked(failed),
+        ],
+        hook_log: vec![
+            "bgtool hook: ECS stage `POST_TEST_TRAFFIC_SHIFT` of `arn:aws:ecs:us-east-1:123456789012:service/main/web-admin`: GET /health: 500 after 3 ms\n",
+            "bgtool hook: ECS stage `POST_TEST_TRAFFIC_SHIFT` of `arn:aws:ecs:us-east-1:123456789012:service/main/web-admin`: FAILED\n",
+            "bgtool hook: ECS stage `POST_TEST_TRAFFIC_SHIFT` of `arn:aws:ecs:us-east-1:123456789012:service/main/web`: GET /health: 500 (expected 200) after 12 ms\n",
+            "bgtool hook: ECS stage `POST_TEST_TRAFFIC_SHIFT` of `arn:aws:ecs:us-east-1:123456789012:service/main/web`: FAILED\n",
+        ],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert_lines(
+        &result.stderr,
+        &[
+            "bgtool: deploy: hook `web-smoke-test`: ECS stage `POST_TEST_TRAFFIC_SHIFT` of `arn:aws:ecs:us-east-1:123456789012:service/main/web`: GET /health: 500 (expected 200) after 12 ms",
+            "bgtool: deploy: hook `web-smoke-test`: ECS stage `POST_TEST_TRAFFIC_SHIFT` of `arn:aws:ecs:us-east-1:123456789012:service/main/web`: FAILED",
+            "bgtool: error: deployment `ecs-svc/new` failed: Service deployment rolled back because a lifecycle hook failed.",
+        ],
+    );
+    assert!(
+        !result.stderr.contains("web-admin"),
+        "another service's hook runs are not told: {}",
+        result.stderr
+    );
+    let filtered = calls_of(&server, "FilterLogEvents");
+    assert_eq!(filtered.len(), 1, "{filtered:?}");
+    assert_eq!(filtered[0]["logGroupName"], "/aws/lambda/web-smoke-test");
+    assert_eq!(filtered[0]["filterPattern"], "\"service/main/web\"");
+
+    // A deployment that completes never reads the hook's log.
+    let server = ScriptedEcs::start(Script {
+        before: vec![hooked(settled_on_previous())],
+        after: vec![hooked(deploying("COMPLETED", 2, json!([])))],
+        ..Script::default()
+    });
+    let (result, _) = server.deploy(&[]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    assert!(calls_of(&server, "FilterLogEvents").is_empty());
 }

@@ -114,6 +114,14 @@ fn ecs_authorizations(action: &str, body: &Value) -> Option<Vec<Authorization>> 
             &format!("elasticloadbalancing:{action}"),
             "*".to_owned(),
         )],
+        // Authorized on the log group (the Service Authorization Reference's `log-group`).
+        "FilterLogEvents" => vec![authorization(
+            "logs:FilterLogEvents",
+            format!(
+                "arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{}",
+                text(&body["logGroupName"])
+            ),
+        )],
         // CloudWatch's GetMetricData has no resource type.
         "GetMetricData" => vec![authorization("cloudwatch:GetMetricData", "*".to_owned())],
         _ => return None,
@@ -306,6 +314,7 @@ pub fn example_policy() -> Value {
         std::fs::read_to_string(crate::harness::repository().join("examples/deploy-policy.json"))
             .unwrap()
             .replace("LOG_GROUP", "/ecs/web")
+            .replace("HOOK_FUNCTION", "web-smoke-test")
             .replace("REPOSITORY", "web")
             .replace("SECRET_PREFIX", "web/")
             .replace("REGION", REGION)

@@ -16,10 +16,12 @@ use crate::commands::wait::code_deploy_bound;
 use crate::config::GeneratedAppspec;
 use crate::config::deploy::DeploySettings;
 use crate::deployment::follow::{
-    Ended, Signals, deployment_group, minutes, roll_back_code_deploy, time_left_to_deploy,
-    watch_bound, watch_code_deploy_until, watching_for,
+    Ended, Signals, deployment_group, hook_failures, minutes, roll_back_code_deploy,
+    time_left_to_deploy, watch_bound, watch_code_deploy_until, watching_for,
 };
+use crate::deployment::hook_log::{appspec_functions, code_deploy_match};
 use crate::deployment::service::{ServiceDescription, current_task_definition};
+use crate::deployment::unix_now;
 use crate::diagnostics::{note, warn};
 use crate::error::{Hinted, Interrupted};
 use crate::files::read_input;
@@ -62,6 +64,8 @@ pub async fn deploy(
     let (arn, registered) = register(ecs, document).await?;
     run_first(ecs, logs, settings, service, &arn, &registered, signals).await?;
     let text = appspec(settings, service, &arn, &containers)?;
+    // A hook's lines are looked for from a little before now: clocks differ.
+    let since = unix_now().saturating_sub(120);
     let id = codedeploy
         .create_deployment(
             application,
@@ -78,7 +82,32 @@ pub async fn deploy(
         note("not waiting (`--no-wait`)");
         return Ok(());
     }
-    let full = full_bound(codedeploy, settings, &group).await?;
+    follow(
+        ecs,
+        codedeploy,
+        settings,
+        &group,
+        (&id, &arn),
+        (&text, since),
+        signals,
+    )
+    .await
+}
+
+/// Watches CodeDeploy deployment `id` of `arn` (sent with the AppSpec `appspec` at `since`)
+/// until it ends; on a failure, says what its hooks logged; on a signal, a gate or comparison
+/// against it, or when time runs out, stops it with rollback.
+async fn follow(
+    ecs: &impl Ecs,
+    codedeploy: &impl CodeDeploy,
+    settings: &DeploySettings,
+    group: &crate::deployment::codedeploy::DeploymentGroup,
+    (id, arn): (&str, &str),
+    (appspec, since): (&str, u64),
+    signals: &mut Signals,
+) -> Result<()> {
+    let target = (settings.cluster.as_str(), settings.service.as_str());
+    let full = full_bound(codedeploy, settings, group).await?;
     let bound = watch_bound(&settings.watch, full);
     note(&format!(
         "watching deployment `{id}` for up to {}, every {} s",
@@ -88,8 +117,8 @@ pub async fn deploy(
     let ended = watch_code_deploy_until(
         ecs,
         target,
-        (codedeploy, &group),
-        &id,
+        (codedeploy, group),
+        id,
         bound,
         &settings.watch,
         signals,
@@ -101,11 +130,15 @@ pub async fn deploy(
             note(&format!("deployment `{id}` succeeded: `{}` runs `{arn}`", target.1));
             return Ok(());
         }
-        Ended::Failed { reason } => return Err(Hinted::new(
-            format!("deployment `{id}` failed: {reason}"),
-            "the lifecycle events above say where; CodeDeploy rolls back by itself when the group's automatic rollback is on",
-        )
-        .into()),
+        Ended::Failed { reason } => {
+            let subject = code_deploy_match(id);
+            hook_failures(ecs, &appspec_functions(appspec), since, &subject).await;
+            return Err(Hinted::new(
+                format!("deployment `{id}` failed: {reason}"),
+                "the lifecycle events above say where; CodeDeploy rolls back by itself when the group's automatic rollback is on",
+            )
+            .into());
+        }
         Ended::Rejected { reason } => (
             format!("{reason}: rolling back deployment `{id}`"),
             Hinted::new(
@@ -134,7 +167,7 @@ pub async fn deploy(
         ),
     };
     warn(&warning);
-    roll_back_code_deploy(codedeploy, &id, &settings.watch, signals).await?;
+    roll_back_code_deploy(codedeploy, id, &settings.watch, signals).await?;
     Err(error)
 }
 
