@@ -3593,3 +3593,100 @@ fn an_ecs_deployment_failed_by_its_smoke_test_says_what_the_hook_saw() {
     assert_eq!(result.code, 0, "{}", result.stderr);
     assert!(calls_of(&server, "FilterLogEvents").is_empty());
 }
+
+#[test]
+fn compare_reads_real_cloudwatch_answers_from_moto() {
+    // moto keeps the metrics put to it and answers GetMetricData over the Query protocol, as
+    // CloudWatch does: the scripted endpoint plays ECS, CodeDeploy and Elastic Load Balancing,
+    // moto plays CloudWatch.
+    let clock = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    // The split's window starts at the minute it is first seen: put the data points in that
+    // minute, away from its end, so that the deployment's first look (within a second or two)
+    // falls in the same minute.
+    if clock() % 60 > 40 {
+        std::thread::sleep(Duration::from_secs(61 - clock() % 60));
+    }
+    let timestamp = clock().to_string();
+    for (group, requests, errors) in [("moto-green", "400", "60"), ("moto-blue", "3600", "4")] {
+        for (metric, value) in [
+            ("RequestCount", requests),
+            ("HTTPCode_Target_5XX_Count", errors),
+        ] {
+            let dimensions = format!(
+                "TargetGroup=targetgroup/{group}/0123456789abcdef,LoadBalancer=app/web/fedcba9876543210"
+            );
+            let put = aws_on_moto(&[
+                "cloudwatch",
+                "put-metric-data",
+                "--namespace",
+                "AWS/ApplicationELB",
+                "--metric-name",
+                metric,
+                "--dimensions",
+                &dimensions,
+                "--value",
+                value,
+                "--timestamp",
+                &timestamp,
+            ]);
+            assert_eq!(put.code, 0, "{}", put.stderr);
+        }
+    }
+    let mut canary = code_deploy_canary();
+    for (_, looks) in &mut canary.deployments {
+        for (_, target) in looks.iter_mut() {
+            for task_set in target["taskSetsInfo"].as_array_mut().unwrap() {
+                let name = task_set["targetGroup"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .replace("web-", "moto-");
+                task_set["targetGroup"]["name"] = name.into();
+            }
+        }
+    }
+    let server = ScriptedEcs::start(canary);
+    let taskdef = fixture("deploy/taskdef.json");
+    let result = run(server
+        .command(&[
+            "deploy",
+            "--cluster",
+            "main",
+            "--service",
+            "web",
+            "--taskdef",
+            taskdef.to_str().unwrap(),
+            "--image",
+            "app=123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b",
+            "--poll-interval",
+            "0.05",
+            "--compare",
+        ])
+        .env(
+            "AWS_ENDPOINT_URL_CLOUDWATCH",
+            crate::harness::moto_endpoint(),
+        ));
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert!(
+        result.stderr.contains(
+            "bgtool: deploy: compare: green 400 requests, 60 5xx (15.00%), p99 unknown; blue 3600 requests, 4 5xx (0.11%), p99 unknown"
+        ),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        result
+            .stderr
+            .contains("bgtool: error: deployment `d-NEW` was rolled back: `--compare`: green is worse than blue"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        calls_of(&server, "GetMetricData").is_empty(),
+        "CloudWatch was moto"
+    );
+}
