@@ -886,6 +886,13 @@ impl ScriptedEcs {
 
     /// `bgtool deploy` of the fixture task definition, looking every 50 ms.
     fn deploy(&self, extra: &[&str]) -> (Run, Duration) {
+        let started = Instant::now();
+        let result = run(&mut self.deploy_command(extra));
+        (result, started.elapsed())
+    }
+
+    /// The command [`Self::deploy`] runs, for a test that adds to its environment.
+    fn deploy_command(&self, extra: &[&str]) -> Command {
         let taskdef = fixture("deploy/taskdef.json");
         let mut arguments = vec![
             "deploy",
@@ -901,9 +908,7 @@ impl ScriptedEcs {
             "0.05",
         ];
         arguments.extend_from_slice(extra);
-        let started = Instant::now();
-        let result = run(&mut self.command(&arguments));
-        (result, started.elapsed())
+        self.command(&arguments)
     }
 }
 
@@ -2240,13 +2245,7 @@ fn a_code_deploy_deployment_out_of_time_is_stopped_with_rollback() {
                     0.0,
                 )],
             ),
-            (
-                "d-ROLLBACK",
-                vec![
-                    look("d-ROLLBACK", "InProgress", &[], 0.0),
-                    look("d-ROLLBACK", "Succeeded", &[], 0.0),
-                ],
-            ),
+            codedeploy_rollback(),
         ],
         ..Script::default()
     });
@@ -2417,13 +2416,7 @@ fn rolled_back_in_time() -> Vec<(&'static str, Vec<(Value, Value)>)> {
                 0.0,
             )],
         ),
-        (
-            "d-ROLLBACK",
-            vec![
-                look("d-ROLLBACK", "InProgress", &[], 0.0),
-                look("d-ROLLBACK", "Succeeded", &[], 0.0),
-            ],
-        ),
+        codedeploy_rollback(),
     ]
 }
 
@@ -2986,16 +2979,7 @@ fn held_code_deploy(after_ready: Vec<(Value, Value)>) -> Script {
     Script {
         before: vec![code_deploy_service()],
         ready_wait: Some(60),
-        deployments: vec![
-            ("d-NEW", looks),
-            (
-                "d-ROLLBACK",
-                vec![
-                    look("d-ROLLBACK", "InProgress", &[], 0.0),
-                    look("d-ROLLBACK", "Succeeded", &[], 0.0),
-                ],
-            ),
-        ],
+        deployments: vec![("d-NEW", looks), codedeploy_rollback()],
         ..Script::default()
     }
 }
@@ -3263,6 +3247,17 @@ fn behind_the_pair(mut service: Value) -> Value {
     service
 }
 
+/// The rollback deployment CodeDeploy starts when bgtool stops `d-NEW`: it succeeds.
+fn codedeploy_rollback() -> (&'static str, Vec<(Value, Value)>) {
+    (
+        "d-ROLLBACK",
+        vec![
+            look("d-ROLLBACK", "InProgress", &[], 0.0),
+            look("d-ROLLBACK", "Succeeded", &[], 0.0),
+        ],
+    )
+}
+
 /// A CodeDeploy canary: 10% on green for three looks, then all of it, then success.
 fn code_deploy_canary() -> Script {
     let shifting = look(
@@ -3295,13 +3290,7 @@ fn code_deploy_canary() -> Script {
                     ),
                 ],
             ),
-            (
-                "d-ROLLBACK",
-                vec![
-                    look("d-ROLLBACK", "InProgress", &[], 0.0),
-                    look("d-ROLLBACK", "Succeeded", &[], 0.0),
-                ],
-            ),
+            codedeploy_rollback(),
         ],
         ..Script::default()
     }
@@ -3650,26 +3639,10 @@ fn compare_reads_real_cloudwatch_answers_from_moto() {
         }
     }
     let server = ScriptedEcs::start(canary);
-    let taskdef = fixture("deploy/taskdef.json");
-    let result = run(server
-        .command(&[
-            "deploy",
-            "--cluster",
-            "main",
-            "--service",
-            "web",
-            "--taskdef",
-            taskdef.to_str().unwrap(),
-            "--image",
-            "app=123456789012.dkr.ecr.us-east-1.amazonaws.com/web:3f2a1c9d8e7b",
-            "--poll-interval",
-            "0.05",
-            "--compare",
-        ])
-        .env(
-            "AWS_ENDPOINT_URL_CLOUDWATCH",
-            crate::harness::moto_endpoint(),
-        ));
+    let result = run(server.deploy_command(&["--compare"]).env(
+        "AWS_ENDPOINT_URL_CLOUDWATCH",
+        crate::harness::moto_endpoint(),
+    ));
     assert_eq!(result.code, 1, "{}", result.stderr);
     assert!(
         result.stderr.contains(
