@@ -124,11 +124,13 @@ struct DescribeServiceDeploymentsBody {
     service_deployments: Vec<ServiceDeploymentState>,
 }
 
+/// DescribeTasks' answer, its tasks read as the caller needs them (why they stopped, their
+/// state, their revision): one body for every DescribeTasks bgtool sends.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct DescribeTasksBody {
-    #[serde(default)]
-    tasks: Vec<StoppedTask>,
+pub(super) struct DescribeTasksBody<Task> {
+    #[serde(default = "Vec::new")]
+    pub(super) tasks: Vec<Task>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -311,7 +313,7 @@ impl Ecs for SdkEcs {
                 .customize()
                 .interceptor(capture.clone())
         )?;
-        let body: DescribeTasksBody =
+        let body: DescribeTasksBody<StoppedTask> =
             serde_json::from_value(captured_json(&capture, &call.subject)?)
                 .with_context(|| format!("{}: unexpected DescribeTasks response", call.subject))?;
         Ok(body.tasks)

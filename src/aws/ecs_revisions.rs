@@ -3,23 +3,15 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_ecs::types::{DesiredStatus, TaskDefinitionStatus};
-use serde::Deserialize;
 
 use super::calls::{BodyCapture, Call, Lookup, captured_json, send};
-use super::ecs::{DescribeServicesBody, SdkEcs};
+use super::ecs::{DescribeServicesBody, DescribeTasksBody, SdkEcs};
 use super::{Deletion, FamilyTask};
 use crate::deployment::service::ServiceDescription;
 
 /// DescribeServices takes at most ten services, DescribeTasks at most a hundred tasks.
 const SERVICES_PER_DESCRIBE: usize = 10;
 const TASKS_PER_DESCRIBE: usize = 100;
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DescribeTasksBody {
-    #[serde(default)]
-    tasks: Vec<FamilyTask>,
-}
 
 fn family_hint(family: &str) -> Lookup {
     Lookup::TaskDefinition {
@@ -33,6 +25,23 @@ fn cluster_hint(cluster: &str) -> Lookup {
     ))
 }
 
+/// Every item of a list call, page after page: `page(token)` sends one request and returns its
+/// items and the next page's token (none, or an empty one, after the last).
+async fn every_page(
+    mut page: impl AsyncFnMut(Option<String>) -> Result<(Vec<String>, Option<String>)>,
+) -> Result<Vec<String>> {
+    let mut items = Vec::new();
+    let mut token = None;
+    loop {
+        let (more, next) = page(token.take()).await?;
+        items.extend(more);
+        match next {
+            Some(next) if !next.is_empty() => token = Some(next),
+            _ => return Ok(items),
+        }
+    }
+}
+
 impl SdkEcs {
     pub(crate) async fn list_task_definition_arns(
         &self,
@@ -44,9 +53,7 @@ impl SdkEcs {
             subject: format!("listing the {status} revisions of family `{family}`"),
             lookup: family_hint(family),
         };
-        let mut arns = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
+        every_page(async |token| {
             let page = send!(
                 self,
                 call,
@@ -54,15 +61,12 @@ impl SdkEcs {
                     .list_task_definitions()
                     .family_prefix(family)
                     .status(TaskDefinitionStatus::from(status))
-                    .set_next_token(next_token.take())
+                    .set_next_token(token)
                     .customize()
             )?;
-            arns.extend(page.task_definition_arns().iter().cloned());
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(arns),
-            }
-        }
+            Ok((page.task_definition_arns().to_vec(), page.next_token))
+        })
+        .await
     }
 
     pub(crate) async fn list_cluster_arns(&self) -> Result<Vec<String>> {
@@ -74,23 +78,18 @@ impl SdkEcs {
                     .to_owned(),
             ),
         };
-        let mut arns = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
+        every_page(async |token| {
             let page = send!(
                 self,
                 call,
                 self.client
                     .list_clusters()
-                    .set_next_token(next_token.take())
+                    .set_next_token(token)
                     .customize()
             )?;
-            arns.extend(page.cluster_arns().iter().cloned());
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(arns),
-            }
-        }
+            Ok((page.cluster_arns().to_vec(), page.next_token))
+        })
+        .await
     }
 
     pub(crate) async fn list_cluster_services(
@@ -102,24 +101,19 @@ impl SdkEcs {
             subject: format!("listing the services of cluster `{cluster}`"),
             lookup: cluster_hint(cluster),
         };
-        let mut arns: Vec<String> = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
+        let arns = every_page(async |token| {
             let page = send!(
                 self,
                 call,
                 self.client
                     .list_services()
                     .cluster(cluster)
-                    .set_next_token(next_token.take())
+                    .set_next_token(token)
                     .customize()
             )?;
-            arns.extend(page.service_arns().iter().cloned());
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => break,
-            }
-        }
+            Ok((page.service_arns().to_vec(), page.next_token))
+        })
+        .await?;
         let mut services = Vec::with_capacity(arns.len());
         for chunk in arns.chunks(SERVICES_PER_DESCRIBE) {
             let call = Call {
@@ -158,9 +152,7 @@ impl SdkEcs {
             lookup: cluster_hint(cluster),
         };
         // A pending task's desired status is RUNNING too, so this finds both.
-        let mut arns: Vec<String> = Vec::new();
-        let mut next_token: Option<String> = None;
-        loop {
+        let arns = every_page(async |token| {
             let page = send!(
                 self,
                 call,
@@ -169,15 +161,12 @@ impl SdkEcs {
                     .cluster(cluster)
                     .family(family)
                     .desired_status(DesiredStatus::Running)
-                    .set_next_token(next_token.take())
+                    .set_next_token(token)
                     .customize()
             )?;
-            arns.extend(page.task_arns().iter().cloned());
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => break,
-            }
-        }
+            Ok((page.task_arns().to_vec(), page.next_token))
+        })
+        .await?;
         let mut tasks = Vec::with_capacity(arns.len());
         for chunk in arns.chunks(TASKS_PER_DESCRIBE) {
             let call = Call {
@@ -198,7 +187,7 @@ impl SdkEcs {
                     .customize()
                     .interceptor(capture.clone())
             )?;
-            let body: DescribeTasksBody =
+            let body: DescribeTasksBody<FamilyTask> =
                 serde_json::from_value(captured_json(&capture, &call.subject)?).with_context(
                     || format!("{}: unexpected DescribeTasks response", call.subject),
                 )?;

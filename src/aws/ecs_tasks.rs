@@ -5,19 +5,11 @@ use aws_sdk_ecs::types::{
     AssignPublicIp, AwsVpcConfiguration, CapacityProviderStrategyItem, ContainerOverride,
     LaunchType, NetworkConfiguration, TaskOverride,
 };
-use serde::Deserialize;
 
 use super::calls::{BodyCapture, Call, Lookup, captured_json, send};
-use super::ecs::SdkEcs;
+use super::ecs::{DescribeTasksBody, SdkEcs};
 use crate::error::Hinted;
 use crate::one_off::{RunRequest, TaskState};
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DescribeTasksBody {
-    #[serde(default)]
-    tasks: Vec<TaskState>,
-}
 
 fn network(request: &RunRequest) -> Result<Option<NetworkConfiguration>> {
     let Some(awsvpc) = &request.network else {
@@ -133,7 +125,7 @@ impl SdkEcs {
                 .customize()
                 .interceptor(capture.clone())
         )?;
-        let body: DescribeTasksBody =
+        let body: DescribeTasksBody<TaskState> =
             serde_json::from_value(captured_json(&capture, &call.subject)?)
                 .with_context(|| format!("{}: unexpected DescribeTasks response", call.subject))?;
         body.tasks
