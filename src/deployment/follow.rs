@@ -217,21 +217,14 @@ pub async fn watch_until(
                 for line in lines.drain(..) {
                     progress(&line);
                 }
-                if let Err(reason) = run_gate(gate, (cluster, service), &arn).await {
-                    return Ok((lines, Outcome::Rejected { reason }));
-                }
-                if let Err(error) = ecs
-                    .continue_service_deployment(&arn, &hook, "CONTINUE")
-                    .await
-                {
-                    let reason = format!(
-                        "the gate passed, but the deployment could not be continued: {error:#}"
-                    );
-                    return Ok((lines, Outcome::Rejected { reason }));
-                }
-                lines.push(format!(
+                let go_on = ecs.continue_service_deployment(&arn, &hook, "CONTINUE");
+                let passed = format!(
                     "gate passed: hook `{hook}` continued (ContinueServiceDeployment); the deployment goes on"
-                ));
+                );
+                match gate_then_continue(gate, (cluster, service), &arn, go_on).await {
+                    Ok(()) => lines.push(passed),
+                    Err(reason) => return Ok((lines, Outcome::Rejected { reason })),
+                }
             }
         }
         lines.extend(targets.look(ecs, &description, &outcome).await);
@@ -662,13 +655,8 @@ pub async fn watch_code_deploy_until(
             for line in lines.drain(..) {
                 progress(&line);
             }
-            if let Err(reason) = run_gate(gate, (cluster, service), id).await {
-                return Ok((lines, Outcome::Rejected { reason }));
-            }
-            if let Err(error) = codedeploy.continue_deployment(id, "READY_WAIT").await {
-                let reason = format!(
-                    "the gate passed, but the deployment could not be continued: {error:#}"
-                );
+            let go_on = codedeploy.continue_deployment(id, "READY_WAIT");
+            if let Err(reason) = gate_then_continue(gate, (cluster, service), id, go_on).await {
                 return Ok((lines, Outcome::Rejected { reason }));
             }
             lines.push(
@@ -698,6 +686,23 @@ pub async fn watch_code_deploy_until(
         signals,
     )
     .await
+}
+
+/// Runs `--gate`, then, if it passed, `go_on`: the platform's call that lets the held deployment
+/// continue.
+///
+/// # Errors
+/// Why the deployment is rolled back: the gate failed, or the deployment could not be continued.
+async fn gate_then_continue(
+    gate: &str,
+    target: (&str, &str),
+    deployment: &str,
+    go_on: impl Future<Output = Result<()>>,
+) -> Result<(), String> {
+    run_gate(gate, target, deployment).await?;
+    go_on.await.map_err(|error| {
+        format!("the gate passed, but the deployment could not be continued: {error:#}")
+    })
 }
 
 /// Runs `--gate` for the deployment `deployment` of the service, saying so first.
