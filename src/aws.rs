@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod load_balancing;
 pub mod logs;
 pub mod metrics;
+pub mod network;
 pub mod signed;
 
 use std::future::Future;

@@ -585,10 +585,12 @@ pub struct EmitHclArgs {
 
     /// A smoke test of every release on the test listener, before production traffic (repeatable):
     /// a `bgtool hook` check such as `/health` or `'/api/version status=200 contains=1.'`. Adds
-    /// the hook's Lambda function (the build's bgtool as `bootstrap`, in the private subnets),
+    /// the hook's Lambda function (the build's bgtool as `bootstrap`, in the tasks' subnets),
     /// its log group and least-privilege role, and wires it as the AfterAllowTestTraffic AppSpec
     /// hook (CodeDeploy) or the POST_TEST_TRAFFIC_SHIFT lifecycle hook (ECS-native): a release
-    /// that fails it is rolled back. Needs --out-dir and --private-subnets.
+    /// that fails it is rolled back. In public subnets it reaches the load balancer inside the
+    /// VPC, through interface endpoints for EC2 (and CodeDeploy). Needs --out-dir; with
+    /// --certificate-arn, --private-subnets too.
     #[arg(long, value_name = "CHECK")]
     pub smoke_test: Vec<String>,
 

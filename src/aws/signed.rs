@@ -93,6 +93,17 @@ pub const CLOUDWATCH: Service = Service {
     global: false,
 };
 
+pub const EC2: Service = Service {
+    name: "EC2",
+    endpoint_variable: "AWS_ENDPOINT_URL_EC2",
+    host: "ec2",
+    signing_name: "ec2",
+    protocol: Protocol::Query {
+        version: "2016-11-15",
+    },
+    global: false,
+};
+
 pub const ECR: Service = Service {
     name: "ECR",
     endpoint_variable: "AWS_ENDPOINT_URL_ECR",

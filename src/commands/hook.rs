@@ -7,7 +7,8 @@ use anyhow::{Result, anyhow};
 use serde_json::{Value, json};
 
 use crate::aws::codedeploy::SdkCodeDeploy;
-use crate::aws::{CodeDeploy, calls};
+use crate::aws::signed::Signed;
+use crate::aws::{CodeDeploy, calls, network};
 use crate::config::AwsSettings;
 use crate::config::hook::HookSettings;
 use crate::deployment::hook_log;
@@ -31,8 +32,12 @@ pub fn run(settings: &HookSettings) -> Result<()> {
         .map_err(|error| anyhow!("cannot start the async runtime: {error}"))?;
     match settings {
         HookSettings::Shell { base_url, checks } => {
-            let verdicts =
-                runtime.block_on(run_checks(&Prober::default(), base_url.as_deref(), checks));
+            let verdicts = runtime.block_on(run_checks(
+                &Prober::default(),
+                base_url.as_deref(),
+                checks,
+                &Route::Direct,
+            ));
             for verdict in &verdicts {
                 println!("{}", verdict.line);
             }
@@ -46,12 +51,41 @@ pub fn run(settings: &HookSettings) -> Result<()> {
     }
 }
 
-async fn run_checks(prober: &Prober, base_url: Option<&str>, checks: &[Check]) -> Vec<Verdict> {
+/// Where the checks' requests go.
+enum Route {
+    /// To the URL's own host.
+    Direct,
+    /// To this private address of the load balancer, the URL's host in the `Host` header: a
+    /// function in public subnets reaches the load balancer only inside the VPC.
+    Via(String),
+    /// Nowhere: the load balancer's addresses could not be found, for this reason.
+    Unknown(String),
+}
+
+async fn run_checks(
+    prober: &Prober,
+    base_url: Option<&str>,
+    checks: &[Check],
+    route: &Route,
+) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
     for check in checks {
-        let verdict = match checks::url(check, base_url) {
-            Ok(url) => checks::judge(check, &url, &prober.answers(check, &url).await),
-            Err(reason) => not_run(&check.text, &reason),
+        let verdict = match (checks::url(check, base_url), route) {
+            (Ok(url), Route::Direct) => {
+                checks::judge(check, &url, &prober.answers(check, &url, None).await)
+            }
+            (Ok(url), Route::Via(address)) => match checks::routed(&url, address) {
+                Some((target, host)) => {
+                    let answers = prober.answers(check, &target, Some(&host)).await;
+                    checks::judge(check, &url, &answers)
+                }
+                None => not_run(
+                    &check.text,
+                    &format!("`{url}` has no host to send to the load balancer's private address"),
+                ),
+            },
+            (Ok(_), Route::Unknown(why)) => not_run(&check.text, why),
+            (Err(reason), _) => not_run(&check.text, &reason),
         };
         verdicts.push(verdict);
     }
@@ -70,13 +104,13 @@ fn not_run(check: &str, reason: &str) -> Verdict {
 async fn serve(runtime_api: &str, aws: &AwsSettings) -> Result<()> {
     let api = RuntimeApi::new(runtime_api);
     let prober = Prober::default();
-    let mut code_deploy: Option<SdkCodeDeploy> = None;
+    let mut clients = Clients::default();
     loop {
         let invocation = api.next().await?;
         let id = invocation.request_id.clone();
         match handle(
             &prober,
-            &mut code_deploy,
+            &mut clients,
             aws,
             &invocation.event,
             invocation.remaining,
@@ -92,10 +126,60 @@ async fn serve(runtime_api: &str, aws: &AwsSettings) -> Result<()> {
     }
 }
 
+/// The AWS clients of the function's life, made at their first use: the configuration is loaded
+/// once.
+#[derive(Default)]
+struct Clients {
+    loaded: Option<(SdkCodeDeploy, Signed)>,
+}
+
+impl Clients {
+    async fn get(&mut self, aws: &AwsSettings) -> Result<&(SdkCodeDeploy, Signed), String> {
+        if self.loaded.is_none() {
+            let (shared, region) = calls::load(aws)
+                .await
+                .map_err(|error| format!("{error:#}"))?;
+            self.loaded = Some((
+                SdkCodeDeploy::from_shared(&shared, &region, aws),
+                Signed::from_shared(&shared, &region, aws),
+            ));
+        }
+        self.loaded
+            .as_ref()
+            .ok_or_else(|| "the AWS configuration could not be loaded".to_owned())
+    }
+}
+
+/// Where the checks go: straight to the base URL, or, with BGTOOL_HOOK_LOAD_BALANCER (the
+/// stack's function in public subnets), to a private address of that load balancer.
+async fn route(clients: &mut Clients, aws: &AwsSettings) -> Route {
+    let Some(load_balancer) = std::env::var("BGTOOL_HOOK_LOAD_BALANCER")
+        .ok()
+        .filter(|name| !name.is_empty())
+    else {
+        return Route::Direct;
+    };
+    let found = match clients.get(aws).await {
+        Ok((_, signed)) => network::load_balancer_addresses(signed, &load_balancer).await,
+        Err(reason) => Err(reason),
+    };
+    match found {
+        Ok(addresses) => match addresses.into_iter().next() {
+            Some(address) => Route::Via(address),
+            None => Route::Unknown(format!(
+                "load balancer `{load_balancer}` has no network interface in this VPC"
+            )),
+        },
+        Err(reason) => Route::Unknown(format!(
+            "the private addresses of load balancer `{load_balancer}` could not be read: {reason}"
+        )),
+    }
+}
+
 /// One invocation: the checks the event and the environment ask for, then the result reported.
 async fn handle(
     prober: &Prober,
-    code_deploy: &mut Option<SdkCodeDeploy>,
+    clients: &mut Clients,
     aws: &AwsSettings,
     event: &Value,
     remaining: Duration,
@@ -120,12 +204,11 @@ async fn handle(
         details,
     );
     let budget = remaining.saturating_sub(REPORTING_MARGIN);
-    let verdicts = match tokio::time::timeout(
-        budget,
-        judge_lines(prober, base_url.as_deref(), &lines),
-    )
-    .await
-    {
+    let checked = async {
+        let route = route(clients, aws).await;
+        judge_lines(prober, base_url.as_deref(), &lines, &route).await
+    };
+    let verdicts = match tokio::time::timeout(budget, checked).await {
         Ok(verdicts) => verdicts,
         Err(_) => vec![not_run(
             "all checks",
@@ -151,21 +234,12 @@ async fn handle(
             deployment_id,
             execution_id,
         } => {
-            // One client for the function's life: the configuration is loaded once.
-            let client = if let Some(client) = code_deploy.take() {
-                client
-            } else {
-                let (shared, region) = calls::load(aws)
-                    .await
-                    .map_err(|error| format!("{error:#}"))?;
-                SdkCodeDeploy::from_shared(&shared, &region, aws)
-            };
+            let (client, _) = clients.get(aws).await?;
             let status = event::code_deploy_status(passed);
-            let reported = client
+            client
                 .report_hook_status(&deployment_id, &execution_id, status)
-                .await;
-            *code_deploy = Some(client);
-            reported.map_err(|error| format!("{error:#}"))?;
+                .await
+                .map_err(|error| format!("{error:#}"))?;
             Ok(json!({"status": status, "checks": report}))
         }
         HookEvent::Ecs { .. } => Ok(event::ecs_answer(passed)),
@@ -174,7 +248,12 @@ async fn handle(
 
 /// Parses and runs the checks named for one invocation. No check at all, or one that does not
 /// parse, is a failed verdict: a hook never passes a release it did not test.
-async fn judge_lines(prober: &Prober, base_url: Option<&str>, lines: &[String]) -> Vec<Verdict> {
+async fn judge_lines(
+    prober: &Prober,
+    base_url: Option<&str>,
+    lines: &[String],
+    route: &Route,
+) -> Vec<Verdict> {
     if lines.is_empty() {
         return vec![not_run(
             "no checks",
@@ -189,6 +268,6 @@ async fn judge_lines(prober: &Prober, base_url: Option<&str>, lines: &[String]) 
             Err(reason) => verdicts.push(not_run(line, &reason)),
         }
     }
-    verdicts.extend(run_checks(prober, base_url, &parsed).await);
+    verdicts.extend(run_checks(prober, base_url, &parsed, route).await);
     verdicts
 }

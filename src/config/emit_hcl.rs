@@ -130,11 +130,11 @@ fn check_smoke_tests(args: &EmitHclArgs, build_binary: &BuildBinary) -> Result<(
             )
         })?;
     }
-    if !args.private_subnets {
+    if !args.private_subnets && args.certificate_arn.is_some() {
         return Err(UsageError::new(
-            "`--smoke-test` needs `--private-subnets`: the hook's function runs in the VPC and reaches the test listener through the NAT gateways, which the listener admits; from public subnets a function has no way to it that does not open the listener to the internet",
+            "`--smoke-test` with `--certificate-arn` needs `--private-subnets`: in public subnets the function reaches the load balancer at a private address, which the HTTPS test listener's certificate does not name",
         )
-        .with_hint("add `--private-subnets`, or run `bgtool hook --check …` from CI against the test listener"));
+        .with_hint("add `--private-subnets` (the function then calls the test listener by name, through the NAT gateways)"));
     }
     if args.out_dir.is_none() || *build_binary == BuildBinary::Url {
         return Err(UsageError::new(

@@ -207,6 +207,28 @@ pub fn url(check: &Check, base: Option<&str>) -> Result<String, String> {
     }
 }
 
+/// `url` sent to `address` instead of its host, for a load balancer reached at a private address
+/// inside the VPC: the URL to connect to, and the `Host` header that keeps the listener's rules
+/// and the verdict's words about the real host. `None` for a URL with no host to replace.
+#[must_use]
+pub fn routed(url: &str, address: &str) -> Option<(String, String)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let port = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|digit| digit.is_ascii_digit()))
+        .map(|(_, port)| format!(":{port}"))
+        .unwrap_or_default();
+    Some((
+        format!("{scheme}://{address}{port}{path}"),
+        authority.to_owned(),
+    ))
+}
+
 /// What one request got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Answer {
@@ -515,5 +537,25 @@ mod tests {
                 prop_assert_eq!(verdict.passed, given == requests as usize);
             }
         }
+    }
+
+    #[test]
+    fn a_url_is_routed_to_a_private_address_keeping_its_host() {
+        assert_eq!(
+            routed(
+                "http://web-123.eu-west-1.elb.amazonaws.com:8080/health?deep=1",
+                "10.0.1.23"
+            ),
+            Some((
+                "http://10.0.1.23:8080/health?deep=1".to_owned(),
+                "web-123.eu-west-1.elb.amazonaws.com:8080".to_owned()
+            ))
+        );
+        assert_eq!(
+            routed("http://web.example.com", "10.0.1.23"),
+            Some(("http://10.0.1.23".to_owned(), "web.example.com".to_owned()))
+        );
+        assert_eq!(routed("not a url", "10.0.1.23"), None);
+        assert_eq!(routed("http://user@host/", "10.0.1.23"), None);
     }
 }

@@ -25,7 +25,7 @@ pub async fn exchange(
     connector: &Connector,
     method: &str,
     url: &str,
-    headers: &[(&'static str, &'static str)],
+    headers: &[(&'static str, &str)],
     body: Vec<u8>,
 ) -> Result<Exchanged, String> {
     let mut request = HttpRequest::new(SdkBody::from(body));
@@ -36,7 +36,7 @@ pub async fn exchange(
         .set_method(method)
         .map_err(|error| error.to_string())?;
     for (name, value) in headers {
-        request.headers_mut().insert(*name, *value);
+        request.headers_mut().insert(*name, (*value).to_owned());
     }
     let response = connector.call(request).await.map_err(|error| {
         let mut reason = error.to_string();

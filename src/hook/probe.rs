@@ -28,16 +28,16 @@ impl Default for Prober {
 
 impl Prober {
     /// Sends the check's requests to `url` one after the other; each is given up after the
-    /// check's `within`.
-    pub async fn answers(&self, check: &Check, url: &str) -> Vec<Answer> {
+    /// check's `within`. With `host`, `url` names an address and `host` the `Host` header.
+    pub async fn answers(&self, check: &Check, url: &str, host: Option<&str>) -> Vec<Answer> {
         let mut answers = Vec::new();
         for _ in 0..check.requests {
-            answers.push(self.answer(check, url).await);
+            answers.push(self.answer(check, url, host).await);
         }
         answers
     }
 
-    async fn answer(&self, check: &Check, url: &str) -> Answer {
+    async fn answer(&self, check: &Check, url: &str, host: Option<&str>) -> Answer {
         let connector = if url.starts_with("https://") {
             self.tls.get_or_init(|| {
                 Connector::builder()
@@ -48,13 +48,11 @@ impl Prober {
             &self.plain
         };
         let started = Instant::now();
-        let sent = exchange(
-            connector,
-            &check.method,
-            url,
-            &[("user-agent", "bgtool-hook")],
-            Vec::new(),
-        );
+        let mut headers = vec![("user-agent", "bgtool-hook")];
+        if let Some(host) = host {
+            headers.push(("host", host));
+        }
+        let sent = exchange(connector, &check.method, url, &headers, Vec::new());
         match tokio::time::timeout(check.within, sent).await {
             Err(_) => Answer::TimedOut {
                 after: check.within,

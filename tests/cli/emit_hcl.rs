@@ -229,7 +229,7 @@ fn each_flag_changes_what_it_says() {
 /// lacks (il-central-1, eu-central-2), and a container port other than 80.
 #[test]
 fn the_oracle_matrix_is_written() {
-    let matrix: [(&str, &[&str]); 14] = [
+    let matrix: [(&str, &[&str]); 15] = [
         ("http-public-3az", &[]),
         ("http-private-2az", &["--private-subnets", "--azs", "2"]),
         (
@@ -292,6 +292,7 @@ fn the_oracle_matrix_is_written() {
                 "GET /ready status=200 requests=3 may-fail=1",
             ],
         ),
+        ("smoke-test-public", &["--smoke-test", "/health"]),
     ];
     let binary = static_binary_fixture();
     for (name, arguments) in matrix {
@@ -520,7 +521,7 @@ fn each_ecs_native_kind_maps_to_the_provider_blocks() {
 /// The ECS-native matrix for check-hcl: each kind; HTTPS on/off; private subnets on/off; hooks.
 #[test]
 fn the_ecs_native_oracle_matrix_is_written() {
-    let matrix: [(&str, &[&str]); 7] = [
+    let matrix: [(&str, &[&str]); 8] = [
         ("ecs-blue-green-http-public", &[]),
         (
             "ecs-blue-green-https-private-hooks",
@@ -574,6 +575,10 @@ fn the_ecs_native_oracle_matrix_is_written() {
                 "--lifecycle-hook",
                 HOOK,
             ],
+        ),
+        (
+            "ecs-linear-public-smoke-test",
+            &["--strategy-kind", "linear", "--smoke-test", "/health"],
         ),
     ];
     for (name, arguments) in matrix {
@@ -1118,8 +1123,15 @@ fn a_smoke_test_the_stack_cannot_run_is_refused() {
     let binary = binary.to_str().unwrap();
     assert_refused(&[
         (
-            &["--smoke-test", "/health", "--bgtool-binary", binary],
-            "`--smoke-test` needs `--private-subnets`",
+            &[
+                "--smoke-test",
+                "/health",
+                "--certificate-arn",
+                CERTIFICATE,
+                "--bgtool-binary",
+                binary,
+            ],
+            "`--smoke-test` with `--certificate-arn` needs `--private-subnets`",
         ),
         (
             &[

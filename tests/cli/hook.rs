@@ -16,7 +16,7 @@ use crate::faults::read_request;
 use crate::harness::{assert_failed, bgtool, bgtool_on, repository, run};
 
 /// The release under test, on its test listener: `/health` answers 200 `ready`, `/broken` 500,
-/// `/slow` 200 after a second and a half.
+/// `/slow` 200 after a second and a half, `/host` 200 with the request's `Host` header.
 fn test_listener() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
@@ -31,10 +31,18 @@ fn test_listener() -> SocketAddr {
                 if path.starts_with("/slow") {
                     std::thread::sleep(Duration::from_millis(1500));
                 }
+                let host = headers
+                    .lines()
+                    .find_map(|line| line.strip_prefix("host:"))
+                    .map(str::trim)
+                    .unwrap_or_default()
+                    .to_owned();
                 let (status, body) = if path.starts_with("/broken") {
-                    (500, "boom")
+                    (500, "boom".to_owned())
+                } else if path.starts_with("/host") {
+                    (200, host)
                 } else {
-                    (200, "ready")
+                    (200, "ready".to_owned())
                 };
                 let _ = write!(
                     stream,
@@ -178,7 +186,8 @@ fn checks_that_cannot_run_are_refused_before_any_request() {
     assert!(result.stderr.contains("--check"), "{}", result.stderr);
 }
 
-/// A CodeDeploy endpoint that accepts every call and records it.
+/// A CodeDeploy endpoint that accepts every call and records it; as EC2, it knows the network
+/// interfaces of one load balancer, `app/web/0f`, at 127.0.0.1.
 struct CodeDeployRecorder {
     address: SocketAddr,
     calls: Arc<Mutex<Vec<(String, Value)>>>,
@@ -196,6 +205,28 @@ impl CodeDeployRecorder {
                 let Some((headers, body)) = read_request(&mut stream) else {
                     continue;
                 };
+                let form = String::from_utf8_lossy(&body).to_string();
+                if form.contains("Action=DescribeNetworkInterfaces") {
+                    let known = form.contains("Filter.1.Value.1=ELB%20app%2Fweb%2F0f");
+                    let items = if known {
+                        "<item><networkInterfaceId>eni-1</networkInterfaceId><privateIpAddress>127.0.0.1</privateIpAddress></item>"
+                    } else {
+                        ""
+                    };
+                    let answer = format!(
+                        "<DescribeNetworkInterfacesResponse xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"><requestId>0</requestId><networkInterfaceSet>{items}</networkInterfaceSet></DescribeNetworkInterfacesResponse>"
+                    );
+                    recorded
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(("DescribeNetworkInterfaces".to_owned(), Value::String(form)));
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{answer}",
+                        answer.len()
+                    );
+                    continue;
+                }
                 let action = headers
                     .lines()
                     .find_map(|line| line.strip_prefix("x-amz-target:"))
@@ -476,6 +507,80 @@ fn as_a_lambda_function_the_hook_reports_to_codedeploy_and_answers_ecs() {
             "execution-of-d-UNTESTED".to_owned(),
             "Failed".to_owned()
         )]
+    );
+    assert_eq!(
+        lambda.invoke(&ecs_event(None)).unwrap(),
+        json!({"hookStatus": "FAILED"})
+    );
+}
+
+#[test]
+fn in_public_subnets_the_hook_reaches_the_load_balancer_at_a_private_address() {
+    // The base URL names the load balancer by a name no resolver knows: the requests reach it
+    // only at the private address of its network interface, as in a VPC without NAT.
+    let base = format!("http://web-alb.invalid:{}", test_listener().port());
+    let code_deploy = CodeDeployRecorder::start();
+    let mut lambda = Emulated::start();
+    lambda.function(
+        &code_deploy,
+        &[
+            ("BGTOOL_HOOK_BASE_URL", base.as_str()),
+            ("BGTOOL_HOOK_LOAD_BALANCER", "app/web/0f"),
+            (
+                "BGTOOL_HOOK_CHECKS",
+                &format!(
+                    "/health\n/host contains={}",
+                    base.trim_start_matches("http://")
+                ),
+            ),
+        ],
+    );
+    let answer = lambda.invoke(&code_deploy_event("d-PUBLIC")).unwrap();
+    assert_eq!(answer["status"], "Succeeded", "{answer}");
+    let lines = answer["checks"].to_string();
+    assert!(
+        lines.contains(&format!("{base}/health: passed")),
+        "the verdict names the load balancer, not the address: {lines}"
+    );
+    let calls = code_deploy.take();
+    let looked_up: Vec<&Value> = calls
+        .iter()
+        .filter(|(action, _)| action == "DescribeNetworkInterfaces")
+        .map(|(_, form)| form)
+        .collect();
+    assert_eq!(looked_up.len(), 1, "{calls:?}");
+    assert!(
+        looked_up[0]
+            .as_str()
+            .unwrap()
+            .contains("Filter.1.Name=description"),
+        "{looked_up:?}"
+    );
+    assert_eq!(
+        reported(&calls),
+        [(
+            "d-PUBLIC".to_owned(),
+            "execution-of-d-PUBLIC".to_owned(),
+            "Succeeded".to_owned()
+        )]
+    );
+
+    // A load balancer with no interface found: nothing was tested, and the hook fails.
+    lambda.function(
+        &code_deploy,
+        &[
+            ("BGTOOL_HOOK_BASE_URL", base.as_str()),
+            ("BGTOOL_HOOK_LOAD_BALANCER", "app/gone/1a"),
+            ("BGTOOL_HOOK_CHECKS", "/health"),
+        ],
+    );
+    let answer = lambda.invoke(&code_deploy_event("d-NOWHERE")).unwrap();
+    assert_eq!(answer["status"], "Failed", "{answer}");
+    assert!(
+        answer["checks"].to_string().contains(
+            "could not run: load balancer `app/gone/1a` has no network interface in this VPC"
+        ),
+        "{answer}"
     );
     assert_eq!(
         lambda.invoke(&ecs_event(None)).unwrap(),

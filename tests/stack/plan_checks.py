@@ -301,6 +301,7 @@ def run_cases(binary, endpoint, mirror, work):
               production["port"] == 443 and production["protocol"] == "HTTPS")
 
     check_smoke_test(binary, endpoint, mirror)
+    check_public_smoke_test(binary, endpoint, mirror)
 
 
 def check_smoke_test(binary, endpoint, mirror):
@@ -344,6 +345,46 @@ def check_smoke_test(binary, endpoint, mirror):
     appspec = (stack.folder / "appspec_template.yaml").read_text()
     check("smoke test: the AppSpec template runs the function as its AfterAllowTestTraffic hook",
           appspec.endswith(f'Hooks:\n  - AfterAllowTestTraffic: "{function["function_name"]}"\n'), appspec[-200:])
+
+
+def check_public_smoke_test(binary, endpoint, mirror):
+    """--smoke-test without --private-subnets: the function runs in the public subnets, where it
+    has no public address and no NAT; it reaches the load balancer inside the VPC, at a private
+    address it looks up through an EC2 interface endpoint, and reports through a CodeDeploy one.
+    The test listener admits the function's security group, never the internet."""
+    stack = Stack("smoke-test-public", binary, endpoint, mirror, "--smoke-test", "/health")
+    plan, output = stack.plan()
+    check("public smoke test: the stack plans", plan is not None, output[-600:])
+    if plan is None:
+        return
+
+    def configured(address):
+        return next(item for item in plan["configuration"]["root_module"]["resources"]
+                    if item["address"] == address)["expressions"]
+    function = configured("aws_lambda_function.smoke_test")
+    subnets = function["vpc_config"][0]["subnet_ids"]["references"]
+    variables = function["environment"][0]["variables"]["references"]
+    check("public smoke test: the function runs in the public subnets, told the load balancer and the endpoints",
+          "aws_subnet.public" in subnets and "aws_subnet.private" not in subnets
+          and "aws_lb.main.arn_suffix" in variables
+          and any(reference.startswith('aws_vpc_endpoint.smoke_test["ec2"]') for reference in variables)
+          and any(reference.startswith('aws_vpc_endpoint.smoke_test["codedeploy"]') for reference in variables),
+          json.dumps({"subnets": subnets, "variables": variables}))
+    endpoints = {address: resource(plan, address) for address in addresses(plan, "aws_vpc_endpoint.smoke_test[")}
+    check("public smoke test: EC2 and CodeDeploy interface endpoints, private DNS off, in one subnet",
+          sorted(item["service_name"] for item in endpoints.values())
+          == ["com.amazonaws.us-east-1.codedeploy", "com.amazonaws.us-east-1.ec2"]
+          and all(item["vpc_endpoint_type"] == "Interface" and item["private_dns_enabled"] is False
+                  for item in endpoints.values()), json.dumps(endpoints)[:600])
+    listener = resource(plan, "aws_lb_listener.test")
+    admitted = resource(plan, "aws_vpc_security_group_ingress_rule.alb_test_from_smoke_test")
+    references = configured("aws_vpc_security_group_ingress_rule.alb_test_from_smoke_test")
+    check("public smoke test: the test listener admits the function's security group on its port, and no address",
+          admitted["from_port"] == admitted["to_port"] == listener["port"]
+          and "aws_security_group.smoke_test" in references["referenced_security_group_id"]["references"]
+          and addresses(plan, "aws_vpc_security_group_ingress_rule.alb_test[") == []
+          and addresses(plan, "aws_nat_gateway.") == [],
+          json.dumps(admitted))
 
 
 def configured_bucket(plan, address):
