@@ -257,21 +257,11 @@ impl Comparison {
                 Decision::GoOn
             }
             Verdict::NotEnoughData(why) if last => {
-                self.done = true;
-                let outcome = format!(
+                let (line, decision) = self.without_data(&format!(
                     "`--compare`: not enough data to judge the new version: {why} ({compared})"
-                );
-                match self.rule.without_data {
-                    WithoutData::Continue => {
-                        lines.push(format!(
-                            "{outcome}; the deployment goes on (`--compare-without-data continue`, the default)"
-                        ));
-                        Decision::GoOn
-                    }
-                    WithoutData::RollBack => Decision::RollBack(format!(
-                        "{outcome}, and `--compare-without-data roll-back` was given"
-                    )),
-                }
+                ));
+                lines.extend(line);
+                decision
             }
             Verdict::NotEnoughData(why) => {
                 self.say_once(
@@ -282,6 +272,26 @@ impl Comparison {
             }
         };
         (lines, decision)
+    }
+
+    /// The end of a comparison that cannot judge the deployment (`said` says why): the line to
+    /// say when it goes on, and what `--compare-without-data` decides.
+    pub fn without_data(&mut self, said: &str) -> (Option<String>, Decision) {
+        self.done = true;
+        match self.rule.without_data {
+            WithoutData::Continue => (
+                Some(format!(
+                    "{said}; the deployment goes on (`--compare-without-data continue`, the default)"
+                )),
+                Decision::GoOn,
+            ),
+            WithoutData::RollBack => (
+                None,
+                Decision::RollBack(format!(
+                    "{said}, and `--compare-without-data roll-back` was given"
+                )),
+            ),
+        }
     }
 
     /// A line only when it differs from the last one said, so a quiet minute prints nothing.

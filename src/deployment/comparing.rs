@@ -4,9 +4,7 @@
 
 use crate::aws::Ecs;
 use crate::deployment::codedeploy::EcsTarget;
-use crate::deployment::compare::{
-    CompareRule, Comparison, Decision, MeasuredGroup, Pair, WithoutData,
-};
+use crate::deployment::compare::{CompareRule, Comparison, Decision, MeasuredGroup, Pair};
 use crate::deployment::ecs::Outcome;
 use crate::deployment::service::ServiceDescription;
 use crate::diagnostics::warn;
@@ -28,7 +26,6 @@ enum Sides {
 /// The comparison of one deployment, with what it has learnt of the target groups.
 pub struct Comparing {
     comparison: Comparison,
-    without_data: WithoutData,
     /// ECS blue/green: the target group that took all production traffic at the first look.
     blue_arn: Option<String>,
     pair: Option<Pair>,
@@ -41,7 +38,6 @@ impl Comparing {
     pub fn new(rule: CompareRule) -> Self {
         Self {
             comparison: Comparison::new(rule),
-            without_data: rule.without_data,
             blue_arn: None,
             pair: None,
             given_up: false,
@@ -197,21 +193,13 @@ impl Comparing {
     /// asks for a judged deployment.
     fn give_up(&mut self, why: &str) -> (Vec<String>, Decision) {
         self.given_up = true;
-        let said = format!("`--compare` cannot judge this deployment: {why}");
-        match self.without_data {
-            WithoutData::Continue => {
-                warn(&format!(
-                    "{said}; the deployment goes on (`--compare-without-data continue`, the default)"
-                ));
-                (Vec::new(), Decision::GoOn)
-            }
-            WithoutData::RollBack => (
-                Vec::new(),
-                Decision::RollBack(format!(
-                    "{said}, and `--compare-without-data roll-back` was given"
-                )),
-            ),
+        let (line, decision) = self
+            .comparison
+            .without_data(&format!("`--compare` cannot judge this deployment: {why}"));
+        if let Some(line) = line {
+            warn(&line);
         }
+        (Vec::new(), decision)
     }
 }
 

@@ -3663,3 +3663,55 @@ fn compare_reads_real_cloudwatch_answers_from_moto() {
         "CloudWatch was moto"
     );
 }
+
+#[test]
+fn compare_says_once_when_it_cannot_tell_green_from_blue() {
+    // A rolling ECS service names no production listener rule: nothing to compare.
+    let script = || Script {
+        before: vec![settled_on_previous()],
+        after: vec![
+            deploying("IN_PROGRESS", 1, json!([])),
+            deploying("IN_PROGRESS", 2, json!([])),
+            deploying("COMPLETED", 2, json!([])),
+        ],
+        ..Script::default()
+    };
+    let server = ScriptedEcs::start(script());
+    let (result, _) = server.deploy(&["--compare"]);
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let said = "bgtool: warning: `--compare` cannot judge this deployment: the service names no production listener rule (it is not an ECS blue/green service behind an Application Load Balancer)";
+    assert_eq!(
+        result.stderr.matches(said).count(),
+        1,
+        "said once: {}",
+        result.stderr
+    );
+    assert!(
+        result.stderr.contains(&format!(
+            "{said}; the deployment goes on (`--compare-without-data continue`, the default)"
+        )),
+        "{}",
+        result.stderr
+    );
+    assert!(calls_of(&server, "GetMetricData").is_empty());
+
+    // Asked to roll back what it cannot judge, it does.
+    let server = ScriptedEcs::start(Script {
+        rolled_back: vec![back_on_previous()],
+        ..script()
+    });
+    let (result, _) = server.deploy(&["--compare", "--compare-without-data", "roll-back"]);
+    assert_eq!(result.code, 1, "{}", result.stderr);
+    assert!(
+        result
+            .stderr
+            .contains("and `--compare-without-data roll-back` was given"),
+        "{}",
+        result.stderr
+    );
+    assert!(
+        server
+            .actions()
+            .contains(&"StopServiceDeployment".to_owned())
+    );
+}
